@@ -1,0 +1,43 @@
+# Prequel Portal — two commands: `make run` and `make test`.
+SHELL := /bin/bash
+# the first Python 3.11+ found (pyenv shims of missing versions fail the check and are skipped)
+PYTHON ?= $(shell for p in python3 python3.13 python3.12 python3.11; do $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && { echo $$p; break; }; done)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PACKAGES := -e libs/common -e services/api -e "services/provisioner[local-ide]" -e services/scheduler -e services/events-gateway
+PYPROJECTS := libs/common/pyproject.toml $(wildcard services/*/pyproject.toml) requirements/dev.txt
+
+.PHONY: install run test test-fast lint typecheck tf-check clean
+
+$(STAMP): $(PYPROJECTS)
+	@test -n "$(PYTHON)" || { echo "Python 3.11+ is required (python3, python3.11, ... on PATH)"; exit 1; }
+	@command -v terraform >/dev/null || { echo "the terraform CLI is required on PATH"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet $(PACKAGES) -r requirements/dev.txt
+	@touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install every package and tool
+
+run: install ## NATS, Redis, the four services and the front door on http://localhost:3000
+	$(BIN)/python dev/run.py
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy libs/common/src services/api/src services/provisioner/src services/scheduler/src services/events-gateway/src dev
+
+tf-check:
+	terraform fmt -check -recursive terraform
+
+test: install lint typecheck tf-check ## every check and every test tier
+	$(BIN)/pytest
+
+test-fast: install
+	$(BIN)/pytest -m "not e2e"
+
+clean:
+	rm -rf $(VENV) .run .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,132 @@
+"""Asking for a destroy: shared by the api (a user's request) and the scheduler (auto-destroy).
+
+One destroy operation per interview (an atomic claim in Redis); a create still pending is cancelled at once and a
+running one is asked to stop, so the destroy that follows finds the Terraform state free.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from prequel_common.bus import CommandPublisher
+from prequel_common.clock import utcnow
+from prequel_common.commands import DestroyInterview
+from prequel_common.models import Interview, Operation
+from prequel_common.recorder import Recorder
+from prequel_common.status import InterviewStatus, OperationStatus, OperationType
+from prequel_common.store import TimerKind
+
+
+@dataclass(frozen=True)
+class DestroyRequested:
+    operation: Operation
+
+
+@dataclass(frozen=True)
+class DestroyConflict:
+    """Another destroy holds the interview (running, or done)."""
+
+    operation_id: str
+    status: str
+
+
+@dataclass(frozen=True)
+class InterviewNotFound:
+    interview_id: str
+
+
+DestroyOutcome = DestroyRequested | DestroyConflict | InterviewNotFound
+DestroyReason = Literal["requested", "auto_destroy", "cleanup"]
+
+
+async def request_destroy(
+    recorder: Recorder,
+    commands: CommandPublisher,
+    interview_id: str,
+    *,
+    operation_id: str,
+    reason: DestroyReason,
+    created_by: str | None = None,
+) -> DestroyOutcome:
+    store = recorder.store
+    interview = await store.interviews.get(interview_id)
+    if interview is None:
+        return InterviewNotFound(interview_id)
+    claimed, holder = await store.claim_destroy(interview_id, operation_id)
+    if not claimed:
+        return DestroyConflict(operation_id=holder or "", status=interview.status)
+    operation = Operation(
+        id=operation_id,
+        type=OperationType.DESTROY,
+        status=OperationStatus.PENDING,
+        interview_id=interview.id,
+        candidate_name=interview.candidate_name,
+        challenge=interview.challenge,
+        created_at=utcnow(),
+        scheduled_at=interview.scheduled_at,
+        auto_destroy_at=interview.auto_destroy_at,
+        created_by=created_by,
+    )
+    if await recorder.add_operation(operation):
+        why = "auto-destroy time reached" if reason == "auto_destroy" else f"requested by {created_by or 'system'}"
+        await recorder.log(operation, f"Destroy of interview {interview.id} queued ({why})")
+    await _stop_create(recorder, interview)
+    await commands.publish(DestroyInterview(operation_id=operation_id, interview_id=interview_id, reason=reason))
+    return DestroyRequested(operation)
+
+
+async def _stop_create(recorder: Recorder, interview: Interview) -> None:
+    store = recorder.store
+    timer = await store.timers.get(TimerKind.START, interview.id)
+    if timer is not None:
+        await store.timers.remove(timer)
+    if not interview.create_operation_id:
+        return
+    create = await store.operations.get(interview.create_operation_id)
+    if create is None:
+        return
+    if create.status == OperationStatus.PENDING:
+        moved = await recorder.operation_to(create.id, OperationStatus.CANCELLED, completed_at=utcnow())
+        if moved.changed and moved.record is not None:
+            await recorder.log(moved.record, "Cancelled: the interview is being destroyed before it started")
+            return
+    # running (or it just started): ask the worker holding it to stop
+    await store.operations.request_cancel(create.id, "interview destroyed")
+
+
+@dataclass(frozen=True)
+class CancelDone:
+    message: str
+
+
+@dataclass(frozen=True)
+class CancelRefused:
+    reason: str
+
+
+CancelOutcome = CancelDone | CancelRefused
+
+
+async def cancel_operation(recorder: Recorder, operation: Operation, *, by: str) -> CancelOutcome:
+    """Cancel a pending or running create. A pending one ends at once (its interview has no infrastructure yet);
+    a running one is stopped by the worker holding it, which then destroys what was partly created.
+    Destroys are never cancelled: an environment must not outlive its deadline."""
+    if operation.type == OperationType.DESTROY:
+        return CancelRefused("destroy operations cannot be cancelled")
+    if operation.status not in (OperationStatus.PENDING, OperationStatus.RUNNING):
+        return CancelRefused(f"operation is {operation.status}; only pending or running operations can be cancelled")
+    store = recorder.store
+    if operation.status == OperationStatus.PENDING:
+        moved = await recorder.operation_to(operation.id, OperationStatus.CANCELLED, completed_at=utcnow())
+        if moved.changed and moved.record is not None:
+            await recorder.log(moved.record, f"Cancelled by {by} before it started")
+            await store.timers.remove_all(operation.interview_id)
+            interview = await store.interviews.get(operation.interview_id)
+            if interview is not None and interview.status != InterviewStatus.SCHEDULED:
+                await recorder.interview_to(operation.interview_id, InterviewStatus.DESTROYING)
+            await recorder.interview_to(operation.interview_id, InterviewStatus.DESTROYED)
+            return CancelDone("Operation cancelled successfully")
+    await store.operations.request_cancel(operation.id, f"cancelled by {by}")
+    await recorder.log(operation, f"Cancellation requested by {by}: stopping the run and cleaning up")
+    return CancelDone("Operation cancellation requested: the run stops and its partial environment is destroyed")

@@ -1,0 +1,67 @@
+"""Records kept in Redis, with the spec's field names (camelCase on the wire, snake_case in Python)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, PlainSerializer, SerializerFunctionWrapHandler, model_serializer
+from pydantic.alias_generators import to_camel
+
+from prequel_common.clock import iso
+from prequel_common.status import InterviewStatus, OperationStatus, OperationType
+
+UtcTime = Annotated[datetime, PlainSerializer(iso, return_type=str)]
+
+
+class CamelModel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+
+    def wire(self, **kwargs: Any) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True, **kwargs)
+
+
+class OperationResult(CamelModel):
+    success: bool
+    access_url: str | None = None
+    password: str | None = None
+    error: str | None = None
+
+    @model_serializer(mode="wrap")
+    def _drop_nones(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return {k: v for k, v in handler(self).items() if v is not None}
+
+    def without_secrets(self) -> OperationResult:
+        return self.model_copy(update={"password": None})
+
+
+class Interview(CamelModel):
+    id: str
+    candidate_name: str
+    challenge: str
+    status: InterviewStatus
+    access_url: str | None = None
+    password: str
+    created_at: UtcTime
+    scheduled_at: UtcTime | None = None
+    auto_destroy_at: UtcTime
+    auto_destroy_minutes: int
+    created_by: str | None = None
+    create_operation_id: str | None = None
+    destroy_operation_id: str | None = None
+
+
+class Operation(CamelModel):
+    id: str
+    type: OperationType
+    status: OperationStatus
+    interview_id: str
+    candidate_name: str
+    challenge: str
+    created_at: UtcTime
+    started_at: UtcTime | None = None
+    completed_at: UtcTime | None = None
+    scheduled_at: UtcTime | None = None
+    auto_destroy_at: UtcTime | None = None
+    created_by: str | None = None
+    result: OperationResult | None = None

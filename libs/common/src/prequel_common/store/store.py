@@ -1,0 +1,57 @@
+"""The store facade: one Redis client, the repositories, and the multi-record writes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from redis.asyncio import Redis
+
+from prequel_common.models import Interview, Operation
+from prequel_common.store.codec import encode
+from prequel_common.store.keys import Keys
+from prequel_common.store.logs import LogRepo
+from prequel_common.store.records import InterviewRepo, OperationRepo
+from prequel_common.store.scripts import load_script
+from prequel_common.store.timers import Timer, TimerKind, TimerRepo
+
+
+class Store:
+    def __init__(self, redis: Redis, keys: Keys | None = None) -> None:
+        self.redis = redis
+        self._r: Any = redis  # redis-py's annotations do not follow decode_responses
+        self.keys = keys or Keys()
+        self.interviews = InterviewRepo(redis, self.keys)
+        self.operations = OperationRepo(redis, self.keys)
+        self.logs = LogRepo(redis, self.keys)
+        self.timers = TimerRepo(redis, self.keys)
+        self._claim_destroy = load_script(redis, "claim_destroy")
+
+    async def create_interview(self, interview: Interview, create_op: Operation) -> None:
+        """Write a new interview, its create operation and its timers in one transaction."""
+        created = interview.created_at.timestamp()
+        pipe = self._r.pipeline(transaction=True)
+        pipe.hset(self.keys.interview(interview.id), mapping=encode(interview))
+        pipe.zadd(self.keys.interviews, {interview.id: created})
+        pipe.hset(self.keys.operation(create_op.id), mapping=encode(create_op))
+        pipe.zadd(self.keys.operations, {create_op.id: created})
+        pipe.zadd(self.keys.interview_operations(interview.id), {create_op.id: created})
+        pipe.sadd(self.keys.active_operations, create_op.id)
+        timers = [Timer(TimerKind.DESTROY, interview.id, interview.auto_destroy_at)]
+        if interview.scheduled_at is not None:
+            timers.append(Timer(TimerKind.START, interview.id, interview.scheduled_at))
+        pipe.zadd(self.keys.timers, {t.member: t.due.timestamp() for t in timers})
+        await pipe.execute()
+
+    async def claim_destroy(self, interview_id: str, operation_id: str) -> tuple[bool, str | None]:
+        """Reserve the interview's one destroy operation. Returns (claimed, holder id)."""
+        code, holder = await self._claim_destroy(
+            keys=[self.keys.interview(interview_id)], args=[operation_id, self.keys.operation_prefix]
+        )
+        return code == 1, holder or None
+
+    @classmethod
+    def from_url(cls, url: str, prefix: str = "prequel") -> Store:
+        return cls(Redis.from_url(url, decode_responses=True), Keys(prefix))
+
+    async def ping(self) -> bool:
+        return bool(await self.redis.ping())

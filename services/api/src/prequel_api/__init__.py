@@ -1,0 +1,1 @@
+"""Prequel Portal REST API."""

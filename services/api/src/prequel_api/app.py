@@ -1,0 +1,64 @@
+"""Composition root of the api: build the clients in the lifespan, wire the routes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
+from prequel_common import bus
+from prequel_common.auth import TokenTable
+from prequel_common.recorder import Recorder
+from prequel_common.store import Store
+
+from prequel_api.adapters.challenges import LocalChallenges
+from prequel_api.deps import Services
+from prequel_api.errors import install_error_handlers
+from prequel_api.routes import challenges, interviews, operations
+from prequel_api.settings import ApiSettings
+
+_HOME = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Prequel Portal</title></head>
+<body><h1>Prequel Portal</h1><p>The API is up: see <a href="/docs">/docs</a>.</p></body></html>"""
+
+
+def create_app(settings: ApiSettings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        store = Store.from_url(settings.redis_url, settings.redis_prefix)
+        nc = await bus.connect(settings.nats_url, "prequel-api")
+        js = nc.jetstream()
+        await bus.ensure_streams(js)
+        app.state.services = Services(
+            settings=settings,
+            recorder=Recorder(store, bus.EventPublisher(js)),
+            commands=bus.CommandPublisher(js),
+            challenges=LocalChallenges(settings.challenges_dir),
+        )
+        try:
+            yield
+        finally:
+            await nc.drain()
+            await store.redis.aclose()
+
+    app = FastAPI(
+        title="Prequel Portal API",
+        version="0.1.0",
+        description="Provision private browser IDEs for coding interviews. Every /api route needs a bearer token.",
+        lifespan=lifespan,
+    )
+    app.state.development = settings.env == "development"
+    app.state.tokens = TokenTable.parse(settings.api_tokens or "")
+    install_error_handlers(app)
+    for module in (interviews, operations, challenges):
+        app.include_router(module.router)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/", include_in_schema=False, response_class=HTMLResponse)
+    async def home() -> str:
+        return _HOME
+
+    return app

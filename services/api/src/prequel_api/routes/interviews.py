@@ -1,0 +1,152 @@
+"""``/api/interviews``: create, list, destroy."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+import structlog
+from fastapi import APIRouter, Depends
+from prequel_common.clock import iso, utcnow
+from prequel_common.commands import CreateInterview
+from prequel_common.ids import new_interview_id, new_operation_id, new_password
+from prequel_common.lifecycle import DestroyConflict, InterviewNotFound, request_destroy
+from prequel_common.models import Interview, Operation, OperationResult
+from prequel_common.status import InterviewStatus, OperationStatus, OperationType
+from prequel_common.views import InterviewView
+
+from prequel_api.auth import current_user
+from prequel_api.deps import Services, services
+from prequel_api.errors import ApiError
+from prequel_api.schemas import (
+    CreateInterviewRequest,
+    CreateInterviewResponse,
+    DestroyResponse,
+    ErrorBody,
+    InterviewList,
+)
+
+log = structlog.get_logger(__name__)
+router = APIRouter(prefix="/api/interviews", tags=["interviews"])
+Svc = Annotated[Services, Depends(services)]
+User = Annotated[str, Depends(current_user)]
+ERRORS: dict[int | str, dict[str, object]] = {
+    400: {"model": ErrorBody},
+    401: {"model": ErrorBody},
+    500: {"model": ErrorBody},
+}
+
+
+@router.post("/create", response_model=CreateInterviewResponse, response_model_exclude_none=True, responses=ERRORS)
+async def create_interview(body: CreateInterviewRequest, svc: Svc, user: User) -> CreateInterviewResponse:
+    settings = svc.settings
+    now = utcnow()
+    if not settings.auto_destroy_min_minutes <= body.auto_destroy_minutes <= settings.auto_destroy_max_minutes:
+        raise ApiError(
+            400,
+            f"autoDestroyMinutes must be between {settings.auto_destroy_min_minutes} "
+            f"and {settings.auto_destroy_max_minutes}",
+        )
+    if not await svc.challenges.exists(body.challenge):
+        raise ApiError(400, f"Unknown challenge '{body.challenge}': see GET /api/challenges")
+    scheduled_at = body.scheduled_at
+    if scheduled_at is not None:
+        if scheduled_at < now - timedelta(seconds=settings.clock_skew_s):
+            raise ApiError(400, "scheduledAt is in the past")
+        if scheduled_at > now + timedelta(days=settings.schedule_max_days):
+            raise ApiError(400, f"scheduledAt is more than {settings.schedule_max_days} days ahead")
+    waits = scheduled_at is not None and scheduled_at > now
+    start = scheduled_at if scheduled_at is not None and waits else now
+    interview = Interview(
+        id=new_interview_id(),
+        candidate_name=body.candidate_name,
+        challenge=body.challenge,
+        status=InterviewStatus.SCHEDULED if waits else InterviewStatus.INITIALIZING,
+        password=new_password(),
+        created_at=now,
+        scheduled_at=scheduled_at,
+        auto_destroy_at=start + timedelta(minutes=body.auto_destroy_minutes),
+        auto_destroy_minutes=body.auto_destroy_minutes,
+        created_by=user,
+        create_operation_id=new_operation_id(),
+    )
+    operation = Operation(
+        id=interview.create_operation_id or "",
+        type=OperationType.CREATE,
+        status=OperationStatus.PENDING,
+        interview_id=interview.id,
+        candidate_name=interview.candidate_name,
+        challenge=interview.challenge,
+        created_at=now,
+        scheduled_at=interview.scheduled_at,
+        auto_destroy_at=interview.auto_destroy_at,
+        created_by=user,
+    )
+    structlog.contextvars.bind_contextvars(interview_id=interview.id, operation_id=operation.id)
+    recorder = svc.recorder
+    await recorder.store.create_interview(interview, operation)
+    await recorder.announce_interview(interview)
+    await recorder.announce_operation(operation)
+    if waits:
+        await recorder.log(operation, f"Interview for {interview.candidate_name} scheduled to start at {iso(start)}")
+        message = "Interview scheduled: creation starts in background at scheduledAt"
+    else:
+        await recorder.log(operation, f"Starting interview creation for {interview.candidate_name}")
+        await _publish_create(svc, interview, operation)
+        message = "Interview creation started in background"
+    log.info("interview created", scheduled=waits, challenge=interview.challenge)
+    return CreateInterviewResponse(
+        operation_id=operation.id,
+        interview_id=interview.id,
+        candidate_name=interview.candidate_name,
+        challenge=interview.challenge,
+        password=interview.password,
+        scheduled_at=interview.scheduled_at,
+        auto_destroy_at=interview.auto_destroy_at,
+        message=message,
+    )
+
+
+async def _publish_create(svc: Services, interview: Interview, operation: Operation) -> None:
+    try:
+        await svc.commands.publish(CreateInterview(operation_id=operation.id, interview_id=interview.id))
+    except Exception as exc:
+        recorder = svc.recorder
+        failure = OperationResult(success=False, error="could not queue the create command")
+        await recorder.operation_to(operation.id, OperationStatus.FAILED, completed_at=utcnow(), result=failure)
+        await recorder.interview_to(interview.id, InterviewStatus.ERROR)
+        await recorder.log(operation, f"❌ Could not queue the create command: {type(exc).__name__}")
+        raise ApiError(
+            500, "Could not start the interview creation: the command bus is unavailable", repr(exc)
+        ) from exc
+
+
+@router.get("", response_model=InterviewList, responses=ERRORS)
+async def list_interviews(svc: Svc, user: User) -> InterviewList:
+    interviews = await svc.recorder.store.interviews.list_all()
+    return InterviewList(interviews=[InterviewView.of(i) for i in interviews])
+
+
+@router.post(
+    "/{interview_id}/destroy",
+    response_model=DestroyResponse,
+    responses={**ERRORS, 404: {"model": ErrorBody}, 409: {"model": ErrorBody}},
+)
+async def destroy_interview(interview_id: str, svc: Svc, user: User) -> DestroyResponse:
+    structlog.contextvars.bind_contextvars(interview_id=interview_id)
+    outcome = await request_destroy(
+        svc.recorder, svc.commands, interview_id, operation_id=new_operation_id(), reason="requested", created_by=user
+    )
+    if isinstance(outcome, InterviewNotFound):
+        raise ApiError(404, f"Interview {interview_id} not found")
+    if isinstance(outcome, DestroyConflict):
+        raise ApiError(
+            409,
+            f"Interview {interview_id} is already {outcome.status} (operation {outcome.operation_id})",
+            **{"operationId": outcome.operation_id},
+        )
+    return DestroyResponse(
+        operation_id=outcome.operation.id,
+        interview_id=interview_id,
+        message="Interview destruction started in background",
+    )

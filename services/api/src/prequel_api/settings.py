@@ -1,0 +1,31 @@
+"""Configuration of the api service (``PREQUEL_*`` environment variables)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prequel_common.settings import CommonSettings
+from pydantic import model_validator
+
+_DEFAULT_CHALLENGES = Path(__file__).resolve().parents[4] / "challenges"
+
+
+class ApiSettings(CommonSettings):
+    host: str = "127.0.0.1"
+    port: int = 8000
+    #: comma-separated ``user:token``; required outside development (``make run`` generates one)
+    api_tokens: str | None = None
+    #: a local folder with one sub-folder per challenge
+    challenges_dir: Path = _DEFAULT_CHALLENGES
+    auto_destroy_min_minutes: int = 30
+    auto_destroy_max_minutes: int = 240
+    schedule_max_days: int = 90
+    clock_skew_s: int = 60
+
+    @model_validator(mode="after")
+    def _check(self) -> ApiSettings:
+        if not self.api_tokens:
+            raise ValueError("PREQUEL_API_TOKENS is required (comma-separated user:token)")
+        if not 1 <= self.auto_destroy_min_minutes <= self.auto_destroy_max_minutes:
+            raise ValueError("need 1 <= PREQUEL_AUTO_DESTROY_MIN_MINUTES <= PREQUEL_AUTO_DESTROY_MAX_MINUTES")
+        return self

@@ -1,0 +1,1 @@
+"""Prequel Portal provisioner: runs Terraform for interview environments."""

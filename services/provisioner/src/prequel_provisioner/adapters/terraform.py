@@ -1,0 +1,115 @@
+"""Running the terraform binary: JSON UI lines streamed out, graceful-then-hard cancel."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from prequel_provisioner.adapters.tf_ui import UiLine, parse_line
+
+OnLine = Callable[[UiLine], Awaitable[None]]
+StopCheck = Callable[[], Awaitable[bool]]
+
+
+@dataclass
+class RunResult:
+    returncode: int
+    cancelled: bool = False
+    outputs: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0 and not self.cancelled
+
+
+class Terraform:
+    def __init__(self, binary: str, data_dir: Path, cancel_grace_s: float, poll_s: float = 0.5) -> None:
+        self._binary = binary
+        self._grace = cancel_grace_s
+        self._poll = poll_s
+        cache = data_dir / "plugin-cache"
+        cache.mkdir(parents=True, exist_ok=True)
+        self._cli_config = data_dir / "terraformrc"
+        self._cli_config.write_text(
+            f'plugin_cache_dir = "{cache}"\nplugin_cache_may_break_dependency_lock_file = true\n'
+        )
+        self._env = self._environment()
+
+    def _environment(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PREQUEL_", "TF_VAR_"))}
+        # local-exec scripts run with this Python first on PATH (it has the IDE installed)
+        env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+        env.update(TF_IN_AUTOMATION="1", TF_INPUT="0", CHECKPOINT_DISABLE="1", TF_CLI_CONFIG_FILE=str(self._cli_config))
+        return env
+
+    async def init(self, workdir: Path, on_line: OnLine, should_stop: StopCheck) -> RunResult:
+        return await self.run(workdir, ["init", "-input=false", "-json"], on_line, should_stop)
+
+    async def apply(self, workdir: Path, var_file: str, on_line: OnLine, should_stop: StopCheck) -> RunResult:
+        plan = await self.run(
+            workdir, ["plan", "-input=false", "-json", f"-var-file={var_file}", "-out=tfplan"], on_line, should_stop
+        )
+        if not plan.ok:
+            return plan
+        return await self.run(workdir, ["apply", "-input=false", "-json", "tfplan"], on_line, should_stop)
+
+    async def destroy(self, workdir: Path, var_file: str, on_line: OnLine, should_stop: StopCheck) -> RunResult:
+        args = ["destroy", "-input=false", "-json", "-auto-approve", f"-var-file={var_file}"]
+        return await self.run(workdir, args, on_line, should_stop)
+
+    async def run(self, workdir: Path, args: list[str], on_line: OnLine, should_stop: StopCheck) -> RunResult:
+        proc = await asyncio.create_subprocess_exec(
+            self._binary,
+            *args,
+            cwd=workdir,
+            env=self._env,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,
+            limit=1024 * 1024,
+        )
+        result = RunResult(returncode=-1)
+        watcher = asyncio.create_task(self._watch(proc, should_stop, result))
+        try:
+            assert proc.stdout is not None
+            async for raw in proc.stdout:
+                line = parse_line(raw.decode(errors="replace"))
+                result.outputs.update(line.outputs)
+                await on_line(line)
+            result.returncode = await proc.wait()
+        except BaseException:
+            await self._stop(proc)
+            raise
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+        return result
+
+    async def _watch(self, proc: asyncio.subprocess.Process, should_stop: StopCheck, result: RunResult) -> None:
+        while proc.returncode is None:
+            await asyncio.sleep(self._poll)
+            if proc.returncode is None and await should_stop():
+                result.cancelled = True
+                await self._stop(proc)
+                return
+
+    async def _stop(self, proc: asyncio.subprocess.Process) -> None:
+        """One SIGINT (Terraform stops gracefully and saves its state), then SIGKILL after the grace period."""
+        if proc.returncode is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(signal.SIGINT)
+        try:
+            await asyncio.wait_for(proc.wait(), self._grace)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            await proc.wait()

@@ -1,0 +1,78 @@
+"""One Terraform working folder per interview: a generated root module, its variables (0600) and its state.
+
+User input goes only into ``terraform.tfvars.json`` as data; it is never part of Terraform source or a command line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+_VARIABLES: dict[str, dict[str, Any]] = {
+    "interview_id": {"type": "string"},
+    "candidate_name": {"type": "string"},
+    "challenge": {"type": "string"},
+    "challenge_source": {"type": "string"},
+    "password": {"type": "string", "sensitive": True},
+    "auto_destroy_at": {"type": "string"},
+    "port": {"type": "number"},
+    "workspace_root": {"type": "string"},
+    "ide": {"type": "string"},
+}
+VAR_FILE = "terraform.tfvars.json"
+
+
+@dataclass(frozen=True)
+class WorkspaceVars:
+    interview_id: str
+    candidate_name: str
+    challenge: str
+    challenge_source: str
+    password: str
+    auto_destroy_at: str
+    port: int
+    workspace_root: str
+    ide: str
+
+
+class Workdirs:
+    def __init__(self, data_dir: Path, module: Path) -> None:
+        self.root = data_dir / "terraform"
+        self.module = module.resolve()
+
+    def path(self, interview_id: str) -> Path:
+        return self.root / interview_id
+
+    def write(self, variables: WorkspaceVars) -> Path:
+        workdir = self.path(variables.interview_id)
+        workdir.mkdir(parents=True, exist_ok=True)
+        workdir.chmod(0o700)
+        root = {
+            "terraform": {"backend": {"local": {"path": "terraform.tfstate"}}},
+            "variable": _VARIABLES,
+            "module": {"workspace": {"source": str(self.module), **{k: f"${{var.{k}}}" for k in _VARIABLES}}},
+            "output": {"access_url": {"value": "${module.workspace.access_url}"}},
+        }
+        (workdir / "main.tf.json").write_text(json.dumps(root, indent=2))
+        var_file = workdir / VAR_FILE
+        fd = os.open(var_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(variables.__dict__, handle)
+        return workdir
+
+    def has_resources(self, interview_id: str) -> bool:
+        state = self.path(interview_id) / "terraform.tfstate"
+        try:
+            return bool(json.loads(state.read_text()).get("resources"))
+        except (FileNotFoundError, ValueError):
+            return False
+
+    def exists(self, interview_id: str) -> bool:
+        return (self.path(interview_id) / "main.tf.json").exists()
+
+    def remove(self, interview_id: str) -> None:
+        shutil.rmtree(self.path(interview_id), ignore_errors=True)

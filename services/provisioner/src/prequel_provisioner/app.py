@@ -1,0 +1,56 @@
+"""Composition root of the provisioner: build the clients, wire the handlers, run the worker until stopped."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+import structlog
+from prequel_common import bus
+from prequel_common.commands import CreateInterview, DestroyInterview
+from prequel_common.recorder import Recorder
+from prequel_common.store import Store
+
+from prequel_provisioner.adapters.terraform import Terraform
+from prequel_provisioner.adapters.workdir import Workdirs
+from prequel_provisioner.handlers import Context, handle_create, handle_destroy
+from prequel_provisioner.settings import ProvisionerSettings
+from prequel_provisioner.worker import Worker
+
+log = structlog.get_logger(__name__)
+
+
+async def run(settings: ProvisionerSettings) -> None:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = Store.from_url(settings.redis_url, settings.redis_prefix)
+    nc = await bus.connect(settings.nats_url, "prequel-provisioner")
+    js = nc.jetstream()
+    await bus.ensure_streams(js)
+    ctx = Context(
+        settings=settings,
+        recorder=Recorder(store, bus.EventPublisher(js)),
+        terraform=Terraform(settings.terraform_bin, settings.data_dir, settings.cancel_grace_s),
+        workdirs=Workdirs(settings.data_dir, settings.tf_module),
+    )
+
+    async def handle(command: CreateInterview | DestroyInterview) -> None:
+        if isinstance(command, CreateInterview):
+            await handle_create(ctx, command)
+        else:
+            await handle_destroy(ctx, command)
+
+    worker = Worker(
+        js, handle, concurrency=settings.concurrency, ack_wait_s=settings.ack_wait_s, max_deliver=settings.max_deliver
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    runner = asyncio.create_task(worker.run())
+    await stop.wait()
+    log.info("provisioner stopping")
+    await worker.stop(grace_s=settings.cancel_grace_s)
+    runner.cancel()
+    await asyncio.gather(runner, return_exceptions=True)
+    await nc.drain()
+    await store.redis.aclose()

@@ -1,0 +1,250 @@
+"""Command handlers: a typed command in, Terraform runs and state transitions out.
+
+Each handler ends its operation in a final state itself (completed, failed or cancelled) and returns normally;
+only a failure of our own infrastructure (Redis, NATS) escapes, and the worker then lets the command be retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import structlog
+from prequel_common.clock import iso, utcnow
+from prequel_common.commands import CreateInterview, DestroyInterview
+from prequel_common.models import Interview, Operation, OperationResult
+from prequel_common.recorder import Recorder
+from prequel_common.status import OPERATION_ACTIVE, InterviewStatus, OperationStatus
+
+from prequel_provisioner.adapters.ports import free_port
+from prequel_provisioner.adapters.readiness import NotReady, wait_until_ready
+from prequel_provisioner.adapters.terraform import OnLine, RunResult, StopCheck, Terraform
+from prequel_provisioner.adapters.tf_ui import UiLine
+from prequel_provisioner.adapters.workdir import VAR_FILE, Workdirs, WorkspaceVars
+from prequel_provisioner.oplog import OperationLog
+from prequel_provisioner.settings import ProvisionerSettings
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Context:
+    settings: ProvisionerSettings
+    recorder: Recorder
+    terraform: Terraform
+    workdirs: Workdirs
+
+
+class _Failed(Exception):
+    """A step failed; the message is for the operation's log."""
+
+
+class _Cancelled(Exception):
+    pass
+
+
+async def _begin(ctx: Context, operation_id: str) -> Operation | None:
+    """Move the operation to running; None when it is already finished (duplicate or late command)."""
+    moved = await ctx.recorder.operation_to(operation_id, OperationStatus.RUNNING, started_at=utcnow())
+    if moved.record is None:
+        log.warning("command for an unknown operation", operation_id=operation_id)
+        return None
+    if not (moved.changed or moved.already):
+        log.info("operation already finished; command ignored", status=moved.record.status)
+        return None
+    return moved.record
+
+
+async def _finish(ctx: Context, operation: Operation, status: OperationStatus, result: OperationResult) -> None:
+    await ctx.recorder.operation_to(operation.id, status, completed_at=utcnow(), result=result)
+
+
+def _stage(oplog: OperationLog, name: str) -> None:
+    oplog.write(f"▶ {name}")
+
+
+def _line_writer(oplog: OperationLog) -> OnLine:
+    async def on_line(line: UiLine) -> None:
+        for message in line.messages:
+            oplog.write(f"{line.level.upper()}: {message}" if line.level in ("warn", "error") else message)
+
+    return on_line
+
+
+async def handle_create(ctx: Context, command: CreateInterview) -> None:
+    operation = await _begin(ctx, command.operation_id)
+    interview = await ctx.recorder.store.interviews.get(command.interview_id)
+    if operation is None or interview is None:
+        return
+    recorder = ctx.recorder
+    moved = await recorder.interview_to(interview.id, InterviewStatus.INITIALIZING)
+    if not (moved.changed or moved.already):
+        await recorder.log(operation, f"Interview is {moved.previous}: nothing to create")
+        await _finish(ctx, operation, OperationStatus.CANCELLED, OperationResult(success=False, error="interview gone"))
+        return
+
+    async def cancel_reason() -> str | None:
+        return await recorder.store.operations.cancel_reason(operation.id)
+
+    async def should_stop() -> bool:
+        return await cancel_reason() is not None
+
+    async with OperationLog(recorder, operation, [interview.password]) as oplog:
+        try:
+            url = await _provision(ctx, interview, oplog, should_stop)
+            _stage(oplog, "Waiting for the IDE")
+            await recorder.interview_to(interview.id, InterviewStatus.CONFIGURING)
+            await oplog.say(f"Waiting for the IDE to answer at {url}")
+            waited = await wait_until_ready(url, ctx.settings.ready_timeout_s, should_stop)
+            if await should_stop():
+                raise _Cancelled
+            active = await recorder.interview_to(interview.id, InterviewStatus.ACTIVE, access_url=url)
+            if not active.changed:
+                raise _Cancelled
+            await oplog.say(f"IDE answered after {waited:.1f}s")
+            await oplog.say(f"✅ Interview created successfully! {url}")
+            result = OperationResult(success=True, access_url=url, password=interview.password)
+            await _finish(ctx, operation, OperationStatus.COMPLETED, result)
+        except (_Cancelled, NotReady) as exc:
+            reason = await cancel_reason()
+            if reason is None:  # readiness timeout: a failure, not a cancel
+                await _fail_create(ctx, interview, operation, oplog, str(exc))
+            else:
+                await _cancel_create(ctx, interview, operation, oplog, reason)
+        except _Failed as exc:
+            await _fail_create(ctx, interview, operation, oplog, str(exc))
+
+
+async def _provision(ctx: Context, interview: Interview, oplog: OperationLog, should_stop: StopCheck) -> str:
+    _stage(oplog, "Setting up")
+    source = ctx.settings.challenges_dir / interview.challenge
+    if not source.is_dir():
+        raise _Failed(f"Challenge '{interview.challenge}' not found in {ctx.settings.challenges_dir}")
+    variables = WorkspaceVars(
+        interview_id=interview.id,
+        candidate_name=interview.candidate_name,
+        challenge=interview.challenge,
+        challenge_source=str(source),
+        password=interview.password,
+        auto_destroy_at=iso(interview.auto_destroy_at),
+        port=free_port(),
+        workspace_root=str(ctx.settings.data_dir / "workspaces"),
+        ide=ctx.settings.ide,
+    )
+    workdir = ctx.workdirs.write(variables)
+    on_line = _line_writer(oplog)
+    _check(await ctx.terraform.init(workdir, on_line, should_stop), "terraform init")
+    _stage(oplog, "Planning infrastructure and creating workspace")
+    result = await ctx.terraform.apply(workdir, VAR_FILE, on_line, should_stop)
+    _check(result, "terraform apply")
+    url = result.outputs.get("access_url")
+    if not url:
+        raise _Failed("terraform apply gave no access_url output")
+    return url
+
+
+def _check(result: RunResult, step: str) -> None:
+    if result.cancelled:
+        raise _Cancelled
+    if result.returncode != 0:
+        raise _Failed(f"{step} failed (exit code {result.returncode})")
+
+
+async def _fail_create(
+    ctx: Context, interview: Interview, operation: Operation, oplog: OperationLog, reason: str
+) -> None:
+    await oplog.say(f"❌ {reason}")
+    await oplog.say("Cleaning up the partial environment")
+    await _terraform_destroy(ctx, interview.id, oplog)
+    await ctx.recorder.interview_to(interview.id, InterviewStatus.ERROR)
+    await _finish(ctx, operation, OperationStatus.FAILED, OperationResult(success=False, error=reason))
+
+
+async def _cancel_create(
+    ctx: Context, interview: Interview, operation: Operation, oplog: OperationLog, reason: str
+) -> None:
+    await oplog.say(f"Run stopped: {reason}")
+    current = await ctx.recorder.store.interviews.get(interview.id)
+    if current is not None and current.status not in (InterviewStatus.DESTROYING, InterviewStatus.DESTROYED):
+        # a user's cancel: this run removes what it created; a destroy request does that itself
+        await ctx.recorder.interview_to(interview.id, InterviewStatus.DESTROYING)
+        await oplog.say("Destroying what was partly created")
+        if await _terraform_destroy(ctx, interview.id, oplog):
+            await ctx.recorder.interview_to(interview.id, InterviewStatus.DESTROYED)
+            await ctx.recorder.store.timers.remove_all(interview.id)
+        else:
+            await ctx.recorder.interview_to(interview.id, InterviewStatus.ERROR)
+    await _finish(ctx, operation, OperationStatus.CANCELLED, OperationResult(success=False, error=reason))
+
+
+async def _terraform_destroy(ctx: Context, interview_id: str, oplog: OperationLog) -> bool:
+    """Destroy the interview's infrastructure and delete its working folder. True when nothing is left."""
+    if not ctx.workdirs.exists(interview_id):
+        oplog.write("No infrastructure to destroy")
+        return True
+
+    async def never() -> bool:
+        return False  # a destroy is never cancelled: no environment may outlive its deadline
+
+    workdir = ctx.workdirs.path(interview_id)
+    on_line = _line_writer(oplog)
+    if not (await ctx.terraform.init(workdir, on_line, never)).ok:
+        oplog.write("terraform init failed before destroy")
+        return False
+    result = await ctx.terraform.destroy(workdir, VAR_FILE, on_line, never)
+    if not result.ok or ctx.workdirs.has_resources(interview_id):
+        oplog.write(f"terraform destroy failed (exit code {result.returncode}); the state is kept for a retry")
+        return False
+    ctx.workdirs.remove(interview_id)
+    return True
+
+
+async def handle_destroy(ctx: Context, command: DestroyInterview) -> None:
+    operation = await _begin(ctx, command.operation_id)
+    interview = await ctx.recorder.store.interviews.get(command.interview_id)
+    if operation is None or interview is None:
+        return
+    recorder = ctx.recorder
+    async with OperationLog(recorder, operation, [interview.password]) as oplog:
+        _stage(oplog, "Destroying")
+        if interview.status == InterviewStatus.SCHEDULED:
+            moved = await recorder.interview_to(interview.id, InterviewStatus.DESTROYED)
+            if moved.changed:
+                await oplog.say("Interview had not started: no infrastructure to destroy")
+                await recorder.store.timers.remove_all(interview.id)
+                await _finish(ctx, operation, OperationStatus.COMPLETED, OperationResult(success=True))
+                return
+        moved = await recorder.interview_to(interview.id, InterviewStatus.DESTROYING)
+        if not (moved.changed or moved.already):
+            await oplog.say(f"Interview is already {moved.previous}")
+            await _finish(ctx, operation, OperationStatus.COMPLETED, OperationResult(success=True))
+            return
+        await _wait_for_create(ctx, interview, oplog)
+        if await _terraform_destroy(ctx, interview.id, oplog):
+            await recorder.interview_to(interview.id, InterviewStatus.DESTROYED)
+            await recorder.store.timers.remove_all(interview.id)
+            await oplog.say("✅ Interview destroyed")
+            await _finish(ctx, operation, OperationStatus.COMPLETED, OperationResult(success=True))
+        else:
+            await recorder.interview_to(interview.id, InterviewStatus.ERROR)
+            await oplog.say("❌ Destroy failed: see the lines above; the destroy can be retried")
+            await _finish(
+                ctx, operation, OperationStatus.FAILED, OperationResult(success=False, error="destroy failed")
+            )
+
+
+async def _wait_for_create(ctx: Context, interview: Interview, oplog: OperationLog) -> None:
+    """A running create of the same interview has been asked to stop; wait until it has (it holds the state)."""
+    if not interview.create_operation_id:
+        return
+    deadline = asyncio.get_running_loop().time() + ctx.settings.destroy_wait_create_s
+    announced = False
+    while asyncio.get_running_loop().time() < deadline:
+        create = await ctx.recorder.store.operations.get(interview.create_operation_id)
+        if create is None or create.status not in OPERATION_ACTIVE:
+            return
+        if not announced:
+            await oplog.say("Waiting for the running create to stop")
+            announced = True
+        await asyncio.sleep(0.5)
+    await oplog.say("The create did not stop in time; destroying anyway")

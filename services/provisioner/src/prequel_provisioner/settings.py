@@ -1,0 +1,27 @@
+"""Configuration of the provisioner (``PREQUEL_*`` environment variables)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from prequel_common.settings import CommonSettings
+
+_REPO = Path(__file__).resolve().parents[4]
+
+
+class ProvisionerSettings(CommonSettings):
+    #: per-interview Terraform working folders and local workspaces live here
+    data_dir: Path
+    terraform_bin: str = "terraform"
+    tf_module: Path = _REPO / "terraform" / "modules" / "local-workspace"
+    challenges_dir: Path = _REPO / "challenges"
+    ide: Literal["auto", "jupyterlab", "code-server"] = "auto"
+    #: how many commands one worker runs at once
+    concurrency: int = 4
+    ready_timeout_s: float = 300.0
+    cancel_grace_s: float = 30.0
+    ack_wait_s: float = 60.0
+    max_deliver: int = 5
+    #: how long a destroy waits for a running create of the same interview to stop
+    destroy_wait_create_s: float = 120.0

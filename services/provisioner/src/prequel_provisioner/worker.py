@@ -1,0 +1,109 @@
+"""The command loop: pull from the shared durable consumer, run a bounded number at once, heartbeat, ack.
+
+A command stays on the work queue until its run ends: the worker heartbeats it (``in_progress``) while Terraform
+runs. A worker that dies stops heartbeating, and JetStream redelivers the command to another worker, which resumes
+the operation (a running operation may be entered again; Terraform picks up from its state).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+
+import structlog
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig
+from prequel_common.commands import CreateInterview, DestroyInterview, parse_command
+from prequel_common.subjects import COMMANDS_STREAM, PROVISION_SUBJECTS, PROVISIONER_DURABLE
+from pydantic import ValidationError
+
+log = structlog.get_logger(__name__)
+
+Handler = Callable[[CreateInterview | DestroyInterview], Awaitable[None]]
+
+
+class Worker:
+    def __init__(
+        self, js: JetStreamContext, handle: Handler, *, concurrency: int, ack_wait_s: float, max_deliver: int
+    ) -> None:
+        self._js = js
+        self._handle = handle
+        self._slots = asyncio.Semaphore(concurrency)
+        self._ack_wait_s = ack_wait_s
+        self._max_deliver = max_deliver
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._stopping = asyncio.Event()
+
+    async def run(self) -> None:
+        config = ConsumerConfig(
+            durable_name=PROVISIONER_DURABLE,
+            ack_policy=AckPolicy.EXPLICIT,
+            ack_wait=self._ack_wait_s,
+            max_deliver=self._max_deliver,
+            filter_subject=PROVISION_SUBJECTS,
+        )
+        sub = await self._js.pull_subscribe(
+            PROVISION_SUBJECTS, durable=PROVISIONER_DURABLE, stream=COMMANDS_STREAM, config=config
+        )
+        log.info("provisioner waiting for commands")
+        while not self._stopping.is_set():
+            await self._slots.acquire()
+            try:
+                msgs = await sub.fetch(1, timeout=2)
+            except TimeoutError:
+                self._slots.release()
+                continue
+            except Exception as exc:  # NATS reconnecting: back off, keep going
+                self._slots.release()
+                log.warning("fetch failed", error=repr(exc))
+                await asyncio.sleep(1)
+                continue
+            for msg in msgs:
+                task = asyncio.create_task(self._process(msg))
+                self._tasks.add(task)
+                task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._slots.release()
+
+    async def stop(self, grace_s: float) -> None:
+        """Stop fetching; give running commands ``grace_s`` to end, then leave them to be redelivered."""
+        self._stopping.set()
+        if self._tasks:
+            _, pending = await asyncio.wait(set(self._tasks), timeout=grace_s)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    async def _process(self, msg: Msg) -> None:
+        try:
+            command = parse_command(msg.data)
+        except ValidationError as exc:
+            log.error("malformed command dropped", subject=msg.subject, error=str(exc))
+            await msg.term()
+            return
+        structlog.contextvars.bind_contextvars(operation_id=command.operation_id, interview_id=command.interview_id)
+        deliveries = msg.metadata.num_delivered
+        log.info("command received", type=command.type, delivery=deliveries)
+        heartbeat = asyncio.create_task(self._heartbeat(msg))
+        try:
+            await self._handle(command)
+        except Exception as exc:
+            log.exception("command failed; it will be retried", delivery=deliveries)
+            with contextlib.suppress(Exception):
+                await msg.nak(delay=min(30, 2**deliveries))
+            del exc
+            return
+        finally:
+            heartbeat.cancel()
+        await msg.ack()
+        log.info("command done", type=command.type)
+
+    async def _heartbeat(self, msg: Msg) -> None:
+        while True:
+            await asyncio.sleep(self._ack_wait_s / 3)
+            with contextlib.suppress(Exception):
+                await msg.in_progress()

@@ -1,0 +1,1 @@
+"""Prequel Portal scheduler: timed starts and auto-destroys."""

@@ -1,0 +1,57 @@
+"""Composition root of the scheduler: fire due timers until stopped.
+
+Timers live in a Redis sorted set written atomically with the interview (see docs/architecture.md for why not NATS
+message schedules). Several replicas may run: each due timer leads to commands and events with ids derived from it,
+so JetStream's dedupe window keeps exactly one, and the timer is removed only after they were published.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+
+import structlog
+from prequel_common import bus
+from prequel_common.clock import utcnow
+from prequel_common.recorder import Recorder
+from prequel_common.store import Store
+
+from prequel_scheduler.handlers import fire
+from prequel_scheduler.settings import SchedulerSettings
+
+log = structlog.get_logger(__name__)
+
+
+async def tick(recorder: Recorder, commands: bus.CommandPublisher) -> int:
+    fired = 0
+    for timer in await recorder.store.timers.due(utcnow()):
+        try:
+            await fire(recorder, commands, timer)
+            fired += 1
+        except Exception:
+            log.exception("timer failed; retrying on the next tick", timer=timer.member)
+    return fired
+
+
+async def run(settings: SchedulerSettings) -> None:
+    store = Store.from_url(settings.redis_url, settings.redis_prefix)
+    nc = await bus.connect(settings.nats_url, "prequel-scheduler")
+    js = nc.jetstream()
+    await bus.ensure_streams(js)
+    recorder = Recorder(store, bus.EventPublisher(js))
+    commands = bus.CommandPublisher(js)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    log.info("scheduler running", tick_s=settings.tick_s)
+    while not stop.is_set():
+        try:
+            await tick(recorder, commands)
+        except Exception:
+            log.exception("scheduler tick failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), settings.tick_s)
+    await nc.drain()
+    await store.redis.aclose()
