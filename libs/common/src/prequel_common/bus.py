@@ -113,3 +113,11 @@ class EventPublisher:
             headers["Nats-Msg-Id"] = msg_id
         ack = await self._js.publish(subject, event.model_dump_json(by_alias=True).encode(), headers=headers)
         return int(ack.seq)
+
+
+async def close(nc: NATS, timeout_s: float = 5.0) -> None:
+    """Drain (flush what is pending) but never hang on a server that is gone."""
+    try:
+        await asyncio.wait_for(nc.drain(), timeout_s)
+    except Exception:
+        await nc.close()

@@ -38,7 +38,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
         try:
             yield
         finally:
-            await nc.drain()
+            await bus.close(nc)
             await store.redis.aclose()
 
     app = FastAPI(

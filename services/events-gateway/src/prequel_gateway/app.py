@@ -36,7 +36,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             yield
         finally:
             await hub.stop()
-            await nc.drain()
+            await bus.close(nc)
             await store.redis.aclose()
 
     app = FastAPI(title="Prequel Portal events", version="0.1.0", lifespan=lifespan)

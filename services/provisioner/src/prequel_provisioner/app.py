@@ -52,5 +52,5 @@ async def run(settings: ProvisionerSettings) -> None:
     await worker.stop(grace_s=settings.cancel_grace_s)
     runner.cancel()
     await asyncio.gather(runner, return_exceptions=True)
-    await nc.drain()
+    await bus.close(nc)
     await store.redis.aclose()

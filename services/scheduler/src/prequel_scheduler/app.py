@@ -53,5 +53,5 @@ async def run(settings: SchedulerSettings) -> None:
             log.exception("scheduler tick failed")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), settings.tick_s)
-    await nc.drain()
+    await bus.close(nc)
     await store.redis.aclose()

@@ -49,18 +49,21 @@ class Terraform:
         return env
 
     async def init(self, workdir: Path, on_line: OnLine, should_stop: StopCheck) -> RunResult:
-        return await self.run(workdir, ["init", "-input=false", "-json"], on_line, should_stop)
+        return await self.run(workdir, ["init", "-input=false", "-no-color", "-json"], on_line, should_stop)
 
     async def apply(self, workdir: Path, var_file: str, on_line: OnLine, should_stop: StopCheck) -> RunResult:
         plan = await self.run(
-            workdir, ["plan", "-input=false", "-json", f"-var-file={var_file}", "-out=tfplan"], on_line, should_stop
+            workdir,
+            ["plan", "-input=false", "-no-color", "-json", f"-var-file={var_file}", "-out=tfplan"],
+            on_line,
+            should_stop,
         )
         if not plan.ok:
             return plan
-        return await self.run(workdir, ["apply", "-input=false", "-json", "tfplan"], on_line, should_stop)
+        return await self.run(workdir, ["apply", "-input=false", "-no-color", "-json", "tfplan"], on_line, should_stop)
 
     async def destroy(self, workdir: Path, var_file: str, on_line: OnLine, should_stop: StopCheck) -> RunResult:
-        args = ["destroy", "-input=false", "-json", "-auto-approve", f"-var-file={var_file}"]
+        args = ["destroy", "-input=false", "-no-color", "-json", "-auto-approve", f"-var-file={var_file}"]
         return await self.run(workdir, args, on_line, should_stop)
 
     async def run(self, workdir: Path, args: list[str], on_line: OnLine, should_stop: StopCheck) -> RunResult:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 # messages that say nothing to a person following a run
 _QUIET_TYPES = {"version"}
+_QUIET_MESSAGES = ("(output suppressed due to sensitive value in config)",)
 
 
 @dataclass
@@ -40,6 +41,8 @@ def parse_line(raw: str) -> UiLine:
             if isinstance(out, dict) and not out.get("sensitive") and isinstance(out.get("value"), str):
                 outputs[name] = out["value"]
     message = str(data.get("@message", "")).strip()
+    if message.endswith(_QUIET_MESSAGES):
+        return UiLine(level, [], outputs)
     return UiLine(level, [message] if message else [], outputs)
 
 

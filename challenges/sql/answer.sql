@@ -1,0 +1,2 @@
+-- your query here
+SELECT 1;
