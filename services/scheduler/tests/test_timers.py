@@ -9,14 +9,14 @@ from typing import Any
 
 import pytest
 from nats.js import JetStreamContext
-from nats.js.api import DeliverPolicy
+from nats.js.errors import NotFoundError
 from prequel_common.bus import CommandPublisher, EventPublisher
 from prequel_common.ids import derived_operation_id, new_interview_id, new_operation_id
 from prequel_common.models import Interview, Operation
 from prequel_common.recorder import Recorder
 from prequel_common.status import InterviewStatus, OperationStatus, OperationType
 from prequel_common.store import Store, Timer, TimerKind
-from prequel_common.subjects import COMMANDS_STREAM, EVENTS_STREAM
+from prequel_common.subjects import COMMANDS_STREAM, EVENTS_STREAM, scheduler_event_subject
 from prequel_scheduler.app import tick
 
 
@@ -62,17 +62,18 @@ async def add_interview(
     return interview, create
 
 
-async def stream(js: JetStreamContext, name: str, subject: str) -> list[dict[str, Any]]:
-    """Every message of a stream on ``subject``, read without consuming them."""
-    info = await js.stream_info(name, subjects_filter=subject)
-    expected = sum((info.state.subjects or {}).values())
-    if not expected:
-        return []
-    sub = await js.subscribe(subject, stream=name, ordered_consumer=True, deliver_policy=DeliverPolicy.ALL)
-    try:
-        return [json.loads((await sub.next_msg(timeout=2)).data) for _ in range(expected)]
-    finally:
-        await sub.unsubscribe()
+async def stream(js: JetStreamContext, name: str, subject_prefix: str) -> list[dict[str, Any]]:
+    """Every message of a stream whose subject starts with ``subject_prefix``, read by sequence (nothing consumed)."""
+    state = (await js.stream_info(name)).state
+    bodies = []
+    for seq in range(state.first_seq, state.last_seq + 1) if state.messages else ():
+        try:
+            msg = await js.get_msg(name, seq)
+        except NotFoundError:  # removed by the purge or a work-queue ack
+            continue
+        if (msg.subject or "").startswith(subject_prefix):
+            bodies.append(json.loads(msg.data or b""))
+    return bodies
 
 
 async def commands_in_stream(js: JetStreamContext) -> int:
@@ -87,9 +88,9 @@ async def test_a_due_start_timer_starts_the_interview_once(recorder: Recorder, j
 
     assert await tick(recorder, CommandPublisher(js)) == 1
 
-    cmds = await stream(js, COMMANDS_STREAM, "prequel.cmd.>")
+    cmds = await stream(js, COMMANDS_STREAM, "prequel.cmd.")
     assert [(c["type"], c["operationId"], c["interviewId"]) for c in cmds] == [("create", create.id, interview.id)]
-    events = await stream(js, EVENTS_STREAM, f"prequel.evt.scheduler.{interview.id}")
+    events = await stream(js, EVENTS_STREAM, scheduler_event_subject(interview.id))
     assert [e["event"] for e in events] == [
         {"type": "scheduled_start", "operationId": create.id, "interviewId": interview.id}
     ]
@@ -111,17 +112,15 @@ async def test_a_start_timer_not_yet_due_does_nothing(recorder: Recorder, js: Je
     assert await tick(recorder, CommandPublisher(js)) == 0
 
     assert await commands_in_stream(js) == 0
-    assert await stream(js, EVENTS_STREAM, "prequel.evt.>") == []
+    assert await stream(js, EVENTS_STREAM, "prequel.evt.") == []
     assert await store.timers.get(TimerKind.START, interview.id) == Timer(TimerKind.START, interview.id, start)
     stored = await store.operations.get(create.id)
     assert stored is not None
     assert stored.status == OperationStatus.PENDING
 
 
-async def test_two_replicas_ticking_at_once_send_one_command(
-    store: Store, js: JetStreamContext, redis_url: str, nats_url: str
-) -> None:
-    interview, create = await add_interview(
+async def test_two_replicas_ticking_at_once_send_one_command(store: Store, js: JetStreamContext) -> None:
+    interview, _create = await add_interview(
         store, status=InterviewStatus.SCHEDULED, scheduled_at=now() - timedelta(seconds=1)
     )
     replica_a = (Recorder(store, EventPublisher(js)), CommandPublisher(js))
@@ -129,9 +128,9 @@ async def test_two_replicas_ticking_at_once_send_one_command(
 
     fired = await asyncio.gather(tick(*replica_a), tick(*replica_b))
 
-    assert sum(fired) >= 1
+    assert sum(fired) >= 1  # usually both replicas fire the timer: JetStream's dedupe keeps one command
     assert await commands_in_stream(js) == 1
-    events = await stream(js, EVENTS_STREAM, f"prequel.evt.scheduler.{interview.id}")
+    events = await stream(js, EVENTS_STREAM, scheduler_event_subject(interview.id))
     assert len(events) == 1
     assert await store.timers.get(TimerKind.START, interview.id) is None
 
@@ -152,9 +151,9 @@ async def test_a_due_destroy_timer_requests_the_destroy(recorder: Recorder, js: 
         interview.id,
         "scheduler",
     )
-    cmds = await stream(js, COMMANDS_STREAM, "prequel.cmd.>")
+    cmds = await stream(js, COMMANDS_STREAM, "prequel.cmd.")
     assert [(c["type"], c["operationId"], c["reason"]) for c in cmds] == [("destroy", expected_id, "auto_destroy")]
-    events = await stream(js, EVENTS_STREAM, f"prequel.evt.scheduler.{interview.id}")
+    events = await stream(js, EVENTS_STREAM, scheduler_event_subject(interview.id))
     assert [e["event"] for e in events] == [
         {"type": "auto_destroy", "operationId": expected_id, "interviewId": interview.id}
     ]
