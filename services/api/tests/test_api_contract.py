@@ -274,7 +274,7 @@ def test_destroy_twice_is_a_conflict(client: TestClient) -> None:
     assert set(ops) == {created["operationId"], body["operationId"]}
     assert ops[body["operationId"]]["type"] == "destroy"
     assert ops[body["operationId"]]["status"] == "pending"
-    assert ops[created["operationId"]]["status"] == "pending"  # queued: it is the provisioner's to stop
+    assert ops[created["operationId"]]["status"] == "cancelled"  # still pending: cancelled at once
 
 
 def test_destroy_of_a_scheduled_interview_cancels_its_create(client: TestClient) -> None:

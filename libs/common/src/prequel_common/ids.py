@@ -23,5 +23,5 @@ def derived_operation_id(*parts: str) -> str:
     return f"op-{digest}"
 
 
-def new_password(length: int = 16) -> str:
+def new_password(length: int = 12) -> str:
     return "".join(secrets.choice(_PASSWORD_ALPHABET) for _ in range(length))
