@@ -1,5 +1,6 @@
 """The development front door: one origin (http://localhost:3000) with the production paths, as the ALB does in
-AWS — ``/api/events*`` to the events gateway, everything else to the api. Streams responses (SSE) unbuffered.
+AWS — ``/api/events*`` and live log follows to the events
+gateway, everything else to the api. Streams responses (SSE) unbuffered.
 
 Environment: FRONT_PORT, API_URL, GATEWAY_URL. Development tooling only.
 """
@@ -21,11 +22,23 @@ from starlette.routing import Route
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "host", "content-length"}
 
 
+def _to_gateway(request: Request) -> bool:
+    """``/api/events*``, and the live log follow (``/api/operations/{id}/logs`` asking for an event stream)."""
+    path = request.url.path
+    if path.startswith("/api/events"):
+        return True
+    return (
+        path.startswith("/api/operations/")
+        and path.endswith("/logs")
+        and "text/event-stream" in request.headers.get("accept", "")
+    )
+
+
 def build_app(api_url: str, gateway_url: str) -> Starlette:
     client = httpx.AsyncClient(timeout=httpx.Timeout(30.0, read=None), follow_redirects=False)
 
     async def proxy(request: Request) -> Response:
-        upstream = gateway_url if request.url.path.startswith("/api/events") else api_url
+        upstream = gateway_url if _to_gateway(request) else api_url
         headers = [(k, v) for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP]
         headers.append(("x-forwarded-for", request.client.host if request.client else ""))
         outgoing = client.build_request(

@@ -10,6 +10,8 @@ import pytest
 from stack import Stack, free_port, running_stack
 
 TOKEN = "e2e-token-0123456789abcdef"
+#: a second user, for the per-user stream limit
+LIMITED_TOKEN = "limited-token-0123456789abcdef"
 
 
 @pytest.fixture(scope="session")
@@ -23,7 +25,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "PREQUEL_READY_TIMEOUT_S": "60",
     }
     with running_stack(
-        Stack(data_dir=data_dir, tokens=f"e2e:{TOKEN}", front_port=free_port(), env_overrides=overrides)
+        Stack(
+            data_dir=data_dir,
+            tokens=f"e2e:{TOKEN},limited:{LIMITED_TOKEN}",
+            front_port=free_port(),
+            env_overrides=overrides,
+        )
     ) as running:
         yield running
         not_destroyed = running.destroy_all(timeout_s=90)

@@ -24,8 +24,10 @@ class SseClient:
         self.events: list[Seen] = []
         self.retry: int | None = None
         self.error: BaseException | None = None
-        self._url = f"{base_url}{path}"
-        self._token = token
+        # the path's own query travels in params (httpx would replace it), with the token
+        url = httpx.URL(f"{base_url}{path}")
+        self._url = str(url.copy_with(query=None))
+        self._params = {**dict(url.params), "access_token": token}
         self._headers = {"Last-Event-ID": last_event_id} if last_event_id else {}
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -44,9 +46,7 @@ class SseClient:
         try:
             with (
                 httpx.Client(timeout=httpx.Timeout(10.0, read=None)) as client,
-                connect_sse(
-                    client, "GET", self._url, params={"access_token": self._token}, headers=self._headers
-                ) as source,
+                connect_sse(client, "GET", self._url, params=self._params, headers=self._headers) as source,
             ):
                 self.response_headers = dict(source.response.headers)
                 for event in source.iter_sse():

@@ -72,7 +72,8 @@ def test_create_reach_active_use_the_ide_then_destroy(stack: Stack, http: httpx.
             lambda s: s.data.get("type") == "operation_update" and s.data["operation"]["status"] == "completed"
         )
         assert sse.operation_statuses(operation_id) == ["pending", "running", "completed"]
-        assert all(s.id for s in sse.snapshot() if s.data["type"] in ("interview_update", "operation_update"))
+        ids = [int(s.id) for s in sse.snapshot() if s.data["type"] in ("interview_update", "operation_update")]
+        assert ids == sorted(set(ids)), "stream events carry increasing ids"
 
         listed = _interview(http, interview_id)
         assert listed["status"] == "active" and listed["password"] == password

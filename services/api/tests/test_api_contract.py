@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +100,8 @@ def test_an_unauthenticated_create_creates_nothing(client: TestClient) -> None:
     assert response.status_code == 401
     assert "error" in response.json()
     assert client.get("/api/interviews", headers=AUTH).json()["interviews"] == before
+    # a stranger learns nothing about the body's validation
+    assert client.post("/api/interviews/create", json={"challenge": "../etc"}).status_code == 401
 
 
 def test_list_challenges(client: TestClient) -> None:
@@ -127,7 +129,7 @@ def test_create_starts_now(client: TestClient) -> None:
     }
     assert body["candidateName"] == "Jane Smith"
     assert body["challenge"] == "data-science"
-    assert re.fullmatch(r"[a-z0-9]{16}", body["password"])
+    assert re.fullmatch(r"[a-z0-9]{12,}", body["password"])
     assert body["operationId"].startswith("op-")
     assert body["interviewId"].startswith("int-")
     assert isinstance(body["message"], str)
@@ -174,12 +176,30 @@ def test_create_scheduled_in_the_future(client: TestClient) -> None:
 
 def test_create_with_another_zone_is_stored_in_utc(client: TestClient) -> None:
     start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=2)
-    local = start.astimezone(datetime.now().astimezone().tzinfo).isoformat()
-    offset = start.astimezone(UTC).replace(tzinfo=None).isoformat() + "+00:00"
-    body = create(client, scheduledAt=offset)
+    kolkata = start.astimezone(timezone(timedelta(hours=5, minutes=30)))
+    body = create(client, scheduledAt=kolkata.isoformat())
     assert body["scheduledAt"] == iso(start)
-    body = create(client, scheduledAt=local)
-    assert body["scheduledAt"] == iso(start)
+    assert interview(client, body["interviewId"])["scheduledAt"] == iso(start)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        lambda: {"candidateName": "x" * 100},
+        lambda: {"candidateName": "Zoë Ñúñez-O'Brien 李"},
+        lambda: {"autoDestroyMinutes": 30},
+        lambda: {"autoDestroyMinutes": 240},
+        lambda: {"scheduledAt": _now_plus(days=89)},
+    ],
+    ids=["name of 100 chars", "unicode name", "30 minutes", "240 minutes", "89 days ahead"],
+)
+def test_limits_are_inclusive(client: TestClient, overrides: Callable[[], dict[str, Any]]) -> None:
+    values = overrides()
+    body = create(client, **values)
+    listed = interview(client, body["interviewId"])
+    for key, value in values.items():
+        if key in listed:
+            assert listed[key] == value
 
 
 def _now_plus(**delta: float) -> str:

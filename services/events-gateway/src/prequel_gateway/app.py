@@ -1,8 +1,9 @@
-"""Composition root of the events gateway."""
+"""Composition root of the events gateway: ``GET /api/events`` and the live log follow."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
@@ -10,12 +11,32 @@ from fastapi.responses import JSONResponse, Response
 from prequel_common import bus
 from prequel_common.auth import TokenTable
 from prequel_common.store import Store
-from sse_starlette import EventSourceResponse
+from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from prequel_gateway.auth import unauthorized, user_of
+from prequel_gateway.filters import EventFilter
 from prequel_gateway.hub import Hub
+from prequel_gateway.limits import StreamSlots
+from prequel_gateway.logs import follow_log
 from prequel_gateway.settings import GatewaySettings
-from prequel_gateway.stream import client_stream
+from prequel_gateway.stream import StreamDeps, client_stream
+
+SSE_HEADERS = {"Cache-Control": "no-cache", "Connection": "keep-alive"}
+
+
+def _error(status: int, message: str, **headers: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status, headers=headers or None)
+
+
+def _cursor(request: Request, query_name: str) -> int | JSONResponse | None:
+    raw = request.headers.get("last-event-id") or request.query_params.get(query_name)
+    if raw is None or raw == "":
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        return _error(400, f"Last-Event-ID / {query_name} must be an integer event id")
+    return value if value >= 0 else _error(400, f"Last-Event-ID / {query_name} must not be negative")
 
 
 def create_app(settings: GatewaySettings) -> FastAPI:
@@ -23,15 +44,16 @@ def create_app(settings: GatewaySettings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # the store is read only for the operation_status snapshot (active operations)
+        # the store is read for the operation_status snapshot, the log backlog and the per-user stream slots
         store = Store.from_url(settings.redis_url, settings.redis_prefix)
         nc = await bus.connect(settings.nats_url, "prequel-events-gateway")
         js = nc.jetstream()
         await bus.ensure_streams(js)
-        hub = Hub(js, settings.client_queue)
+        hub = Hub(nc, js, settings.client_queue)
         await hub.start()
-        app.state.hub = hub
         app.state.store = store
+        app.state.deps = StreamDeps(js, hub, settings, store.operations.list_active)
+        app.state.slots = StreamSlots(store.redis, settings.redis_prefix, settings.rate_limit_sse_connections)
         try:
             yield
         finally:
@@ -41,23 +63,71 @@ def create_app(settings: GatewaySettings) -> FastAPI:
 
     app = FastAPI(title="Prequel Portal events", version="0.1.0", lifespan=lifespan)
 
+    async def open_stream(
+        request: Request, make: Callable[[Callable[[], Awaitable[None]]], AsyncIterator[ServerSentEvent]]
+    ) -> Response:
+        user = user_of(request, tokens)
+        if user is None:
+            return unauthorized()
+        slots: StreamSlots = request.app.state.slots
+        slot = await slots.acquire(user)
+        if slot is None:
+            limit = settings.rate_limit_sse_connections
+            return _error(429, f"Too many open event streams: at most {limit} per user", **{"Retry-After": "5"})
+
+        async def keepalive() -> None:
+            await slots.refresh(user, slot)
+
+        async def guarded() -> AsyncIterator[ServerSentEvent]:
+            try:
+                async for event in make(keepalive):
+                    yield event
+            finally:
+                with contextlib.suppress(Exception):
+                    await slots.release(user, slot)
+
+        return EventSourceResponse(guarded(), headers=SSE_HEADERS)
+
     @app.get("/api/events", response_model=None)
     async def events(request: Request) -> Response:
+        cursor = _cursor(request, "lastEventId")
+        if isinstance(cursor, JSONResponse):
+            return cursor
+        deps: StreamDeps = request.app.state.deps
+        event_filter = EventFilter(
+            interview_id=request.query_params.get("interviewId") or None,
+            operation_id=request.query_params.get("operationId") or None,
+        )
+
+        def make(keepalive: Callable[[], Awaitable[None]]) -> AsyncIterator[ServerSentEvent]:
+            return client_stream(deps, deps.hub.register(event_filter), cursor, keepalive)
+
+        return await open_stream(request, make)
+
+    @app.get("/api/operations/{operation_id}/logs", response_model=None)
+    async def follow(operation_id: str, request: Request) -> Response:
+        if "text/event-stream" not in request.headers.get("accept", ""):
+            return _error(406, "This endpoint streams: send Accept: text/event-stream (the JSON form is the api's)")
         if user_of(request, tokens) is None:
             return unauthorized()
-        hub: Hub = request.app.state.hub
+        cursor = _cursor(request, "after")
+        if isinstance(cursor, JSONResponse):
+            return cursor
         store: Store = request.app.state.store
-        client = hub.register()
-        stream = client_stream(hub, client, settings, store.operations.list_active)
-        return EventSourceResponse(stream, headers={"Cache-Control": "no-cache", "Connection": "keep-alive"})
+        if await store.operations.get(operation_id) is None:
+            return _error(404, f"Operation {operation_id} not found")
+        deps: StreamDeps = request.app.state.deps
+        start = -1 if cursor is None else cursor
+
+        def make(keepalive: Callable[[], Awaitable[None]]) -> AsyncIterator[ServerSentEvent]:
+            client = deps.hub.register(EventFilter(operation_id=operation_id))
+            return follow_log(store, deps.hub, client, operation_id, start, settings.heartbeat_s, keepalive)
+
+        return await open_stream(request, make)
 
     @app.get("/healthz", include_in_schema=False)
-    async def healthz() -> JSONResponse:
-        return JSONResponse({"status": "ok", "clients": request_count(app)})
+    async def healthz(request: Request) -> JSONResponse:
+        deps: StreamDeps | None = getattr(request.app.state, "deps", None)
+        return JSONResponse({"status": "ok", "clients": deps.hub.client_count if deps else 0})
 
     return app
-
-
-def request_count(app: FastAPI) -> int:
-    hub: Hub | None = getattr(app.state, "hub", None)
-    return hub.client_count if hub else 0

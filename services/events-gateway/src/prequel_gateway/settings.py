@@ -15,6 +15,9 @@ class GatewaySettings(CommonSettings):
     #: events buffered per client before a slow client is disconnected (it resumes by Last-Event-ID)
     client_queue: int = 1000
     sse_retry_ms: int = 5000
+    #: a stream older than this is closed with a reconnect hint (spreads reconnects, rebalances replicas)
+    max_stream_s: float = 3600.0
+    rate_limit_sse_connections: int = 5
 
     @model_validator(mode="after")
     def _check(self) -> GatewaySettings:
