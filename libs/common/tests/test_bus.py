@@ -257,12 +257,6 @@ class ProvisionerStartsFirst(Recorder):
         return await super().operation_to(operation_id, target, **fields)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="lifecycle.py:89-93: the create's status is read (line 86), then moved to cancelled, which status.py:59 "
-    "also allows from running; a create that started in between is marked cancelled and returns before "
-    "request_cancel (line 95), so the worker running Terraform is never asked to stop",
-)
 async def test_request_destroy_stops_a_create_that_just_started(store: Store, js: JetStreamContext) -> None:
     interview, create = make_interview(status=InterviewStatus.INITIALIZING)
     create = create.model_copy(update={"status": OperationStatus.PENDING})
@@ -279,12 +273,6 @@ async def test_request_destroy_stops_a_create_that_just_started(store: Store, js
     assert await store.operations.cancel_reason(create.id) is not None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="lifecycle.py:120-129: cancel_operation trusts the status of the operation it was given; when the create "
-    "started since it was read, the cancelled transition still succeeds (status.py:59 allows running -> "
-    "cancelled) and the interview is marked destroyed while Terraform runs, with no cancel request",
-)
 async def test_cancel_of_a_create_that_started_since_it_was_read(store: Store, js: JetStreamContext) -> None:
     interview, create = make_interview(status=InterviewStatus.INITIALIZING)
     create = create.model_copy(update={"status": OperationStatus.PENDING})

@@ -154,12 +154,6 @@ async def leave(oplog: OperationLog, timeout_s: float = 1.0) -> bool:
     return bool(done)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="oplog.py:33-37: __aexit__ cancels the pump task even while it is inside flush(); the batch it had "
-    "already taken from _pending (oplog.py:61) is lost, or stored without its operation_log event, and the final "
-    "flush() finds nothing left to write",
-)
 async def test_lines_taken_by_the_pump_survive_the_exit(
     store: Store, js: JetStreamContext, operation: Operation
 ) -> None:
@@ -177,13 +171,6 @@ async def test_lines_taken_by_the_pump_survive_the_exit(
     assert [line["id"] for line in event["lines"]] == [0]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="oplog.py:33-37 and 66-69: the pump is stopped only by task.cancel(); when the cancel lands while flush() "
-    "is starting a Redis command, redis-py (8.1, socket writes under asyncio.wait_for, Python 3.11) finishes the "
-    "command and swallows the CancelledError, the `while True` pump keeps running and `await self._task` in "
-    "__aexit__ never returns",
-)
 async def test_exit_returns_whenever_it_happens(recorder: Recorder, operation: Operation) -> None:
     hung_at = None
     for yields in range(12):  # leave after 0, 1, 2, ... turns of the loop: at each step of the pump's flush

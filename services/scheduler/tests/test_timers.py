@@ -178,12 +178,6 @@ async def test_a_destroy_timer_firing_twice_keeps_one_destroy(recorder: Recorder
     assert [o.id for o in destroys] == [derived_operation_id("auto-destroy", interview.id)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="handlers.py:38-40: the 'Scheduled start time reached' line is appended by every replica that fires the "
-    "timer (only the command and the scheduler_event carry a derived Nats-Msg-Id), so two replicas log it twice "
-    "and publish two operation_log events, contrary to the module's 'safe to run on two replicas' promise",
-)
 async def test_two_replicas_log_the_scheduled_start_once(store: Store, js: JetStreamContext) -> None:
     _interview, create = await add_interview(
         store, status=InterviewStatus.SCHEDULED, scheduled_at=now() - timedelta(seconds=1)

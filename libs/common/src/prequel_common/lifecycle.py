@@ -14,8 +14,10 @@ from prequel_common.clock import utcnow
 from prequel_common.commands import DestroyInterview
 from prequel_common.models import Interview, Operation
 from prequel_common.recorder import Recorder
-from prequel_common.status import InterviewStatus, OperationStatus, OperationType
+from prequel_common.status import OPERATION_ACTIVE, InterviewStatus, OperationStatus, OperationType
 from prequel_common.store import TimerKind
+
+_PENDING = frozenset({OperationStatus.PENDING})
 
 
 @dataclass(frozen=True)
@@ -84,10 +86,12 @@ async def _stop_create(recorder: Recorder, interview: Interview) -> None:
     if not interview.create_operation_id:
         return
     create = await store.operations.get(interview.create_operation_id)
-    if create is None:
+    if create is None or create.status not in OPERATION_ACTIVE:
         return
     if create.status == OperationStatus.PENDING:
-        moved = await recorder.operation_to(create.id, OperationStatus.CANCELLED, completed_at=utcnow())
+        moved = await recorder.operation_to(
+            create.id, OperationStatus.CANCELLED, only_from=_PENDING, completed_at=utcnow()
+        )
         if moved.changed and moved.record is not None:
             await recorder.log(moved.record, "Cancelled: the interview is being destroyed before it started")
             return
@@ -118,7 +122,10 @@ async def cancel_operation(recorder: Recorder, operation: Operation, *, by: str)
         return CancelRefused(f"operation is {operation.status}; only pending or running operations can be cancelled")
     store = recorder.store
     if operation.status == OperationStatus.PENDING:
-        moved = await recorder.operation_to(operation.id, OperationStatus.CANCELLED, completed_at=utcnow())
+        # only from pending: a worker may have started it since it was read, and then it must be stopped instead
+        moved = await recorder.operation_to(
+            operation.id, OperationStatus.CANCELLED, only_from=_PENDING, completed_at=utcnow()
+        )
         if moved.changed and moved.record is not None:
             await recorder.log(moved.record, f"Cancelled by {by} before it started")
             await store.timers.remove_all(operation.interview_id)

@@ -42,8 +42,15 @@ class Recorder:
             log.info("interview transition refused", interview_id=interview_id, target=target, current=result.previous)
         return result
 
-    async def operation_to(self, operation_id: str, target: OperationStatus, **fields: object) -> Transition[Operation]:
-        result = await self.store.operations.transition(operation_id, target, **fields)
+    async def operation_to(
+        self,
+        operation_id: str,
+        target: OperationStatus,
+        *,
+        only_from: frozenset[OperationStatus] | None = None,
+        **fields: object,
+    ) -> Transition[Operation]:
+        result = await self.store.operations.transition(operation_id, target, only_from=only_from, **fields)
         if result.changed and result.record is not None:
             await self.announce_operation(result.record)
         elif not result.already:

@@ -9,6 +9,8 @@ from prequel_common.models import CamelModel, UtcTime
 from prequel_common.views import InterviewView, OperationView
 from pydantic import ConfigDict, Field, StrictInt, field_validator
 
+#: text-direction overrides can make a name display as something else
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 CHALLENGE_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
 
 
@@ -38,7 +40,7 @@ class CreateInterviewRequest(CamelModel):
         value = value.strip()
         if not 1 <= len(value) <= 100:
             raise ValueError("must be 1 to 100 characters")
-        if any(unicodedata.category(ch).startswith("C") for ch in value):
+        if any(unicodedata.category(ch) == "Cc" or ch in _BIDI_CONTROLS for ch in value):
             raise ValueError("must not contain control characters")
         return value
 

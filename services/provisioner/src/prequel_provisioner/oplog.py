@@ -24,6 +24,7 @@ class OperationLog:
         self._written = 0
         self._truncated = False
         self._lock = asyncio.Lock()
+        self._closing = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> OperationLog:
@@ -31,10 +32,11 @@ class OperationLog:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        # the pump is told to stop, never cancelled: a cancel landing inside a write could lose its batch or,
+        # swallowed by the Redis client, leave the pump running forever
+        self._closing.set()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await self._task
         await self.flush()
 
     def scrub(self, text: str) -> str:
@@ -64,6 +66,7 @@ class OperationLog:
                 self._written += len(lines)
 
     async def _pump(self) -> None:
-        while True:
-            await asyncio.sleep(self._flush_s)
+        while not self._closing.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closing.wait(), self._flush_s)
             await self.flush()

@@ -35,9 +35,10 @@ async def _start(recorder: Recorder, commands: CommandPublisher, timer: Timer) -
     if operation is None or operation.status != OperationStatus.PENDING:
         return
     await commands.publish(CreateInterview(operation_id=operation.id, interview_id=interview.id))
-    await recorder.log(
-        operation, f"Scheduled start time reached: starting interview creation for {interview.candidate_name}"
-    )
+    if await recorder.store.first_time(f"{timer.member}:{int(timer.due.timestamp())}"):
+        await recorder.log(
+            operation, f"Scheduled start time reached: starting interview creation for {interview.candidate_name}"
+        )
     event = SchedulerEvent(
         event=SchedulerEventBody(type="scheduled_start", operation_id=operation.id, interview_id=interview.id)
     )

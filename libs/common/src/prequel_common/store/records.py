@@ -126,8 +126,16 @@ class OperationRepo(_Repo[Operation]):
         await pipe.execute()
         return True
 
-    async def transition(self, operation_id: str, target: OperationStatus, **fields: object) -> Transition[Operation]:
-        allowed = sorted(OPERATION_FROM.get(target, frozenset()))
+    async def transition(
+        self,
+        operation_id: str,
+        target: OperationStatus,
+        *,
+        only_from: frozenset[OperationStatus] | None = None,
+        **fields: object,
+    ) -> Transition[Operation]:
+        """Move to ``target`` if the state machine allows it (and, with ``only_from``, only from those statuses)."""
+        allowed = sorted(OPERATION_FROM.get(target, frozenset()) & (only_from or frozenset(OperationStatus)))
         return await self._move(
             operation_id, target, allowed, self._keys.active_operations, target in OPERATION_ACTIVE, _camel(fields)
         )

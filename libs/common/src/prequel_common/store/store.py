@@ -49,6 +49,10 @@ class Store:
         )
         return code == 1, holder or None
 
+    async def first_time(self, name: str, ttl_s: int = 24 * 3600) -> bool:
+        """True for the first caller only (across replicas): for side effects that must not be repeated."""
+        return bool(await self._r.set(f"{self.keys.prefix}:once:{name}", "1", nx=True, ex=ttl_s))
+
     @classmethod
     def from_url(cls, url: str, prefix: str = "prequel") -> Store:
         return cls(Redis.from_url(url, decode_responses=True), Keys(prefix))
