@@ -11,7 +11,7 @@ from prequel_common.bus import EventPublisher
 from prequel_common.events import SchedulerEvent, SchedulerEventBody
 from prequel_common.subjects import EVENTS_STREAM, scheduler_event_subject
 from prequel_gateway.filters import EventFilter
-from prequel_gateway.hub import Hub
+from prequel_gateway.hub import Client, Hub
 from prequel_gateway.replay import replay, stream_window
 
 
@@ -34,8 +34,12 @@ async def hub(js: JetStreamContext) -> AsyncIterator[Hub]:
     await hub.stop()
 
 
-async def _drain(queue: asyncio.Queue, count: int, timeout_s: float = 5.0) -> list[int]:  # type: ignore[type-arg]
-    return [(await asyncio.wait_for(queue.get(), timeout_s)).seq for _ in range(count)]
+async def _drain(client: Client, count: int, timeout_s: float = 5.0) -> list[int]:
+    got: list[int] = []
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while len(got) < count and asyncio.get_running_loop().time() < deadline:
+        got += [item.seq for item in await client.take(0.5)]
+    return got
 
 
 async def test_a_slow_client_is_dropped_while_a_fast_one_keeps_receiving(hub: Hub, js: JetStreamContext) -> None:
@@ -45,14 +49,14 @@ async def test_a_slow_client_is_dropped_while_a_fast_one_keeps_receiving(hub: Hu
 
     async def read_fast() -> None:
         while len(received) < 10:
-            received.append((await fast.queue.get()).seq)
+            received.extend(item.seq for item in await fast.take(1.0))
 
     reader = asyncio.create_task(read_fast())
     seqs = await _publish(js, 10)
     await asyncio.wait_for(reader, 5)
     assert received == seqs
-    assert slow.overflowed.is_set(), "a client that never reads is cut off"
-    assert slow.queue.qsize() == 3, "its memory stays bounded by the queue size"
+    assert slow.overflowed, "a client that never reads is cut off"
+    assert len(slow.items) == 3, "its memory stays bounded by the queue size"
     assert hub.client_count == 1 and hub.dropped == 1
 
 
@@ -60,8 +64,8 @@ async def test_filters_pass_only_the_interview_asked_for(hub: Hub, js: JetStream
     mine = hub.register(EventFilter(interview_id="int-mine0001"))
     await _publish(js, 2, "int-other001")
     wanted = await _publish(js, 2, "int-mine0001")
-    assert await _drain(mine.queue, 2) == wanted
-    assert mine.queue.empty()
+    assert await _drain(mine, 2) == wanted
+    assert not mine.items
 
 
 async def test_replay_returns_exactly_the_events_between_two_ids(js: JetStreamContext) -> None:

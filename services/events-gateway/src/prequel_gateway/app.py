@@ -64,7 +64,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app = FastAPI(title="Prequel Portal events", version="0.1.0", lifespan=lifespan)
 
     async def open_stream(
-        request: Request, make: Callable[[Callable[[], Awaitable[None]]], AsyncIterator[ServerSentEvent]]
+        request: Request, make: Callable[[Callable[[], Awaitable[None]]], AsyncIterator[ServerSentEvent | bytes]]
     ) -> Response:
         user = user_of(request, tokens)
         if user is None:
@@ -78,7 +78,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         async def keepalive() -> None:
             await slots.refresh(user, slot)
 
-        async def guarded() -> AsyncIterator[ServerSentEvent]:
+        async def guarded() -> AsyncIterator[ServerSentEvent | bytes]:
             try:
                 async for event in make(keepalive):
                     yield event
@@ -99,7 +99,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             operation_id=request.query_params.get("operationId") or None,
         )
 
-        def make(keepalive: Callable[[], Awaitable[None]]) -> AsyncIterator[ServerSentEvent]:
+        def make(keepalive: Callable[[], Awaitable[None]]) -> AsyncIterator[ServerSentEvent | bytes]:
             return client_stream(deps, deps.hub.register(event_filter), cursor, keepalive)
 
         return await open_stream(request, make)
@@ -119,7 +119,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         deps: StreamDeps = request.app.state.deps
         start = -1 if cursor is None else cursor
 
-        def make(keepalive: Callable[[], Awaitable[None]]) -> AsyncIterator[ServerSentEvent]:
+        def make(keepalive: Callable[[], Awaitable[None]]) -> AsyncIterator[ServerSentEvent | bytes]:
             client = deps.hub.register(EventFilter(operation_id=operation_id))
             return follow_log(store, deps.hub, client, operation_id, start, settings.heartbeat_s, keepalive)
 

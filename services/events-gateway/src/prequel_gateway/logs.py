@@ -15,7 +15,7 @@ from sse_starlette import ServerSentEvent
 
 from prequel_gateway.hub import Client, Hub
 from prequel_gateway.notices import LogEndEvent, LogLineEvent
-from prequel_gateway.stream import live_items, sse_of
+from prequel_gateway.stream import live_batches, sse_of
 
 
 def _line(operation_id: str, line_id: int, line: str) -> ServerSentEvent:
@@ -46,19 +46,19 @@ async def follow_log(
         if operation is not None and operation.status not in OPERATION_ACTIVE:
             yield sse_of(LogEndEvent(operation_id=operation_id, status=operation.status))
             return
-        async for item in live_items(client, lambda: heartbeat_s):
-            if item is None:
+        async for batch in live_batches(client, lambda: heartbeat_s):
+            if not batch:
                 await keepalive()
-                continue
-            if item.type == "operation_log":
-                for entry in json.loads(item.data)["lines"]:
-                    if entry["id"] > last:
-                        last = entry["id"]
-                        yield _line(operation_id, last, entry["line"])
-            elif item.type == "operation_update" and item.status and item.status not in OPERATION_ACTIVE:
-                async for event in backlog():  # lines written just before the end
-                    yield event
-                yield sse_of(LogEndEvent(operation_id=operation_id, status=item.status))
-                return
+            for item in batch:
+                if item.type == "operation_log":
+                    for entry in json.loads(item.data)["lines"]:
+                        if entry["id"] > last:
+                            last = entry["id"]
+                            yield _line(operation_id, last, entry["line"])
+                elif item.type == "operation_update" and item.status and item.status not in OPERATION_ACTIVE:
+                    async for event in backlog():  # lines written just before the end
+                        yield event
+                    yield sse_of(LogEndEvent(operation_id=operation_id, status=item.status))
+                    return
     finally:
         hub.unregister(client)

@@ -38,10 +38,6 @@ def sse_of(event: CamelModel, **kwargs: object) -> ServerSentEvent:
     return ServerSentEvent(data=event.model_dump_json(by_alias=True), **kwargs)  # type: ignore[arg-type]
 
 
-def sse_item(item: StreamItem) -> ServerSentEvent:
-    return ServerSentEvent(data=item.data, id=str(item.seq))
-
-
 async def _replay(deps: StreamDeps, client: Client, last_event_id: int) -> AsyncIterator[StreamItem | ResyncEvent]:
     window = await stream_window(deps.js)
     if last_event_id + 1 < window.first or last_event_id > window.last:
@@ -66,7 +62,7 @@ class _Deadlines:
 
 async def client_stream(
     deps: StreamDeps, client: Client, last_event_id: int | None, keepalive: Callable[[], Awaitable[None]]
-) -> AsyncIterator[ServerSentEvent]:
+) -> AsyncIterator[ServerSentEvent | bytes]:
     settings, loop = deps.settings, asyncio.get_running_loop()
     try:
         yield sse_of(ConnectionEvent(), retry=settings.sse_retry_ms)
@@ -77,11 +73,12 @@ async def client_stream(
                     yield sse_of(replayed)
                 else:
                     replayed_until = replayed.seq
-                    yield sse_item(replayed)
+                    yield replayed.frame
         due = _Deadlines(loop.time(), settings)
-        async for item in live_items(client, lambda: due.next_in(loop.time())):
-            if item is not None and item.seq > replayed_until:
-                yield sse_item(item)
+        async for batch in live_batches(client, lambda: due.next_in(loop.time())):
+            frames = b"".join(item.frame for item in batch if item.seq > replayed_until)
+            if frames:
+                yield frames
             now = loop.time()
             if now >= due.end:
                 yield sse_of(ReconnectEvent(reason="maximum stream lifetime reached"))
@@ -101,22 +98,10 @@ async def client_stream(
         deps.hub.unregister(client)
 
 
-async def live_items(client: Client, wait_s: Callable[[], float]) -> AsyncIterator[StreamItem | None]:
-    """Queued events as they come, or None when ``wait_s`` runs out; ends when the client overflowed."""
-    overflow = asyncio.ensure_future(client.overflowed.wait())
-    try:
-        while True:
-            getter = asyncio.ensure_future(client.queue.get())
-            done, _ = await asyncio.wait(
-                {getter, overflow}, timeout=max(0.0, wait_s()), return_when=asyncio.FIRST_COMPLETED
-            )
-            if getter in done:
-                yield getter.result()
-            else:
-                getter.cancel()
-                if overflow not in done:
-                    yield None
-            if overflow in done:
-                return  # too slow: the browser reconnects and resumes from its last id
-    finally:
-        overflow.cancel()
+async def live_batches(client: Client, wait_s: Callable[[], float]) -> AsyncIterator[list[StreamItem]]:
+    """Batches of queued events as they come (empty when ``wait_s`` runs out); ends when the client overflowed."""
+    while True:
+        batch = await client.take(wait_s())
+        if client.overflowed:
+            return  # too slow: the browser reconnects and resumes from its last id
+        yield batch

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from prequel_common.models import Interview, Operation
 from prequel_common.store.codec import encode
@@ -54,8 +54,10 @@ class Store:
         return bool(await self._r.set(f"{self.keys.prefix}:once:{name}", "1", nx=True, ex=ttl_s))
 
     @classmethod
-    def from_url(cls, url: str, prefix: str = "prequel") -> Store:
-        return cls(Redis.from_url(url, decode_responses=True), Keys(prefix))
+    def from_url(cls, url: str, prefix: str = "prequel", max_connections: int = 64) -> Store:
+        """A client whose requests queue for a pooled connection under bursts instead of failing."""
+        pool = BlockingConnectionPool.from_url(url, decode_responses=True, max_connections=max_connections, timeout=20)
+        return cls(Redis(connection_pool=pool), Keys(prefix))
 
     async def ping(self) -> bool:
         return bool(await self.redis.ping())
