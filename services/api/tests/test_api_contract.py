@@ -38,6 +38,9 @@ def client(nats_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFacto
         env="development",
         redis_prefix=prefix,
         challenges_dir=Path(challenges),
+        # the rate limits have tests of their own (test_limits.py); here they must not get in the way
+        rate_limit_creates_per_minute=10_000,
+        rate_limit_queries_per_minute=10_000,
     )
     with TestClient(create_app(settings)) as test_client:
         yield test_client

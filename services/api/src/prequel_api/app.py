@@ -13,8 +13,11 @@ from prequel_common.recorder import Recorder
 from prequel_common.store import Store
 
 from prequel_api.adapters.challenges import LocalChallenges
+from prequel_api.bodylimit import BodyLimitMiddleware
 from prequel_api.deps import Services
 from prequel_api.errors import install_error_handlers
+from prequel_api.idempotency import IdempotencyStore
+from prequel_api.ratelimit import RateLimiter
 from prequel_api.routes import challenges, interviews, operations
 from prequel_api.settings import ApiSettings
 
@@ -34,6 +37,8 @@ def create_app(settings: ApiSettings) -> FastAPI:
             recorder=Recorder(store, bus.EventPublisher(js)),
             commands=bus.CommandPublisher(js),
             challenges=LocalChallenges(settings.challenges_dir),
+            limiter=RateLimiter(store.redis, settings.redis_prefix),
+            idempotency=IdempotencyStore(store.redis, settings.redis_prefix),
         )
         try:
             yield
@@ -50,6 +55,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.state.development = settings.env == "development"
     app.state.tokens = TokenTable.parse(settings.api_tokens or "")
     install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     for module in (interviews, operations, challenges):
         app.include_router(module.router)
 

@@ -9,6 +9,8 @@ from prequel_common.bus import CommandPublisher
 from prequel_common.recorder import Recorder
 
 from prequel_api.adapters.challenges import LocalChallenges
+from prequel_api.idempotency import IdempotencyStore
+from prequel_api.ratelimit import RateLimiter
 from prequel_api.settings import ApiSettings
 
 
@@ -18,6 +20,8 @@ class Services:
     recorder: Recorder
     commands: CommandPublisher
     challenges: LocalChallenges
+    limiter: RateLimiter
+    idempotency: IdempotencyStore
 
 
 def services(request: Request) -> Services:

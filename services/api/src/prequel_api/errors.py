@@ -14,12 +14,20 @@ log = structlog.get_logger(__name__)
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, error: str, details: str | None = None, **extra: Any) -> None:
+    def __init__(
+        self,
+        status: int,
+        error: str,
+        details: str | None = None,
+        headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(error)
         self.status = status
         self.error = error
         self.details = details
-        self.extra = extra
+        self.headers = headers
+        self.extra = extra or {}
 
 
 def _body(request: Request, error: str, details: str | None, **extra: Any) -> dict[str, Any]:
@@ -41,7 +49,8 @@ def describe_validation(exc: RequestValidationError) -> tuple[str, str]:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse(_body(request, exc.error, exc.details, **exc.extra), status_code=exc.status)
+        body = _body(request, exc.error, exc.details, **exc.extra)
+        return JSONResponse(body, status_code=exc.status, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

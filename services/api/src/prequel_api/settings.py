@@ -21,6 +21,9 @@ class ApiSettings(CommonSettings):
     auto_destroy_max_minutes: int = 240
     schedule_max_days: int = 90
     clock_skew_s: int = 60
+    rate_limit_creates_per_minute: int = 10
+    rate_limit_queries_per_minute: int = 100
+    max_body_bytes: int = 64 * 1024
 
     @model_validator(mode="after")
     def _check(self) -> ApiSettings:

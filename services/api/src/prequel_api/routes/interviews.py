@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Annotated
 
 import structlog
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Header
 from prequel_common.clock import iso, utcnow
 from prequel_common.commands import CreateInterview
 from prequel_common.ids import new_interview_id, new_operation_id, new_password
@@ -18,6 +18,7 @@ from prequel_common.views import InterviewView
 from prequel_api.auth import current_user
 from prequel_api.deps import Services, services
 from prequel_api.errors import ApiError
+from prequel_api.ratelimit import limit_creates, limit_queries
 from prequel_api.schemas import (
     CreateInterviewRequest,
     CreateInterviewResponse,
@@ -30,6 +31,8 @@ log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/api/interviews", tags=["interviews"])
 Svc = Annotated[Services, Depends(services)]
 User = Annotated[str, Depends(current_user)]
+Creator = Annotated[str, Depends(limit_creates)]
+Querier = Annotated[str, Depends(limit_queries)]
 ERRORS: dict[int | str, dict[str, object]] = {
     400: {"model": ErrorBody},
     401: {"model": ErrorBody},
@@ -37,8 +40,36 @@ ERRORS: dict[int | str, dict[str, object]] = {
 }
 
 
-@router.post("/create", response_model=CreateInterviewResponse, response_model_exclude_none=True, responses=ERRORS)
-async def create_interview(body: CreateInterviewRequest, svc: Svc, user: User) -> CreateInterviewResponse:
+@router.post(
+    "/create",
+    response_model=CreateInterviewResponse,
+    response_model_exclude_none=True,
+    responses={**ERRORS, 409: {"model": ErrorBody}},
+)
+async def create_interview(
+    body: CreateInterviewRequest,
+    svc: Svc,
+    user: Creator,
+    idempotency_key: Annotated[
+        str | None, Header(alias="Idempotency-Key", description="Same key within 24 h: the first response again")
+    ] = None,
+) -> CreateInterviewResponse:
+    """Create an interview now, or at ``scheduledAt``; it is destroyed ``autoDestroyMinutes`` after it starts."""
+    if idempotency_key is None:
+        return await _create(body, svc, user)
+    earlier = await svc.idempotency.begin(user, idempotency_key)
+    if earlier is not None:
+        return CreateInterviewResponse.model_validate_json(earlier)
+    try:
+        response = await _create(body, svc, user)
+    except BaseException:
+        await svc.idempotency.abandon(user, idempotency_key)
+        raise
+    await svc.idempotency.finish(user, idempotency_key, response.model_dump_json(by_alias=True))
+    return response
+
+
+async def _create(body: CreateInterviewRequest, svc: Services, user: str) -> CreateInterviewResponse:
     settings = svc.settings
     now = utcnow()
     if not settings.auto_destroy_min_minutes <= body.auto_destroy_minutes <= settings.auto_destroy_max_minutes:
@@ -122,7 +153,7 @@ async def _publish_create(svc: Services, interview: Interview, operation: Operat
 
 
 @router.get("", response_model=InterviewList, responses=ERRORS)
-async def list_interviews(svc: Svc, user: User) -> InterviewList:
+async def list_interviews(svc: Svc, user: Querier) -> InterviewList:
     interviews = await svc.recorder.store.interviews.list_all()
     return InterviewList(interviews=[InterviewView.of(i) for i in interviews])
 
@@ -143,7 +174,7 @@ async def destroy_interview(interview_id: str, svc: Svc, user: User) -> DestroyR
         raise ApiError(
             409,
             f"Interview {interview_id} is already {outcome.status} (operation {outcome.operation_id})",
-            **{"operationId": outcome.operation_id},
+            extra={"operationId": outcome.operation_id},
         )
     return DestroyResponse(
         operation_id=outcome.operation.id,
