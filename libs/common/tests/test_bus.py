@@ -135,8 +135,8 @@ async def test_event_publish_returns_increasing_sequences(js: JetStreamContext) 
 @pytest.mark.parametrize(
     "command",
     [
-        CreateInterview(operation_id="op-1", interview_id="int-1"),
-        DestroyInterview(operation_id="op-2", interview_id="int-2", reason="auto_destroy"),
+        CreateInterview(operation_id="op-0001", interview_id="int-0001"),
+        DestroyInterview(operation_id="op-0002", interview_id="int-0002", reason="auto_destroy"),
     ],
 )
 def test_parse_command_round_trips(command: CreateInterview | DestroyInterview) -> None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Literal, TypeVar
 
-from pydantic import ValidationError
+from pydantic import ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from prequel_common.intake import Limits
 
 
 class CommonSettings(BaseSettings):
@@ -17,6 +19,23 @@ class CommonSettings(BaseSettings):
     log_level: str = "INFO"
     log_format: Literal["auto", "json", "console"] = "auto"
     redis_prefix: str = "prequel"
+    #: the rules of a new interview, shared by the api and the provisioner (commands published on NATS)
+    auto_destroy_min_minutes: int = 30
+    auto_destroy_max_minutes: int = 240
+    schedule_max_days: int = 90
+    clock_skew_s: int = 60
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(
+            self.auto_destroy_min_minutes, self.auto_destroy_max_minutes, self.schedule_max_days, self.clock_skew_s
+        )
+
+    @model_validator(mode="after")
+    def _check_limits(self) -> CommonSettings:
+        if not 1 <= self.auto_destroy_min_minutes <= self.auto_destroy_max_minutes:
+            raise ValueError("need 1 <= PREQUEL_AUTO_DESTROY_MIN_MINUTES <= PREQUEL_AUTO_DESTROY_MAX_MINUTES")
+        return self
 
 
 S = TypeVar("S", bound=BaseSettings)

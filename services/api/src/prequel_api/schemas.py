@@ -2,54 +2,21 @@
 
 from __future__ import annotations
 
-import unicodedata
-from datetime import datetime
-
+from prequel_common.intake import InterviewRequest
 from prequel_common.models import CamelModel, UtcTime
 from prequel_common.views import InterviewView, OperationView
-from pydantic import ConfigDict, Field, StrictInt, field_validator
-
-#: text-direction overrides can make a name display as something else
-_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-CHALLENGE_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
+from pydantic import ConfigDict
 
 
-class CreateInterviewRequest(CamelModel):
+class CreateInterviewRequest(InterviewRequest):
     model_config = ConfigDict(
         extra="ignore",
         json_schema_extra={
             "examples": [
-                {
-                    "candidateName": "Jane Smith",
-                    "challenge": "python",
-                    "scheduledAt": "2030-01-15T14:00:00Z",
-                    "autoDestroyMinutes": 90,
-                }
+                {"candidateName": "Jane Smith", "challenge": "python", "autoDestroyMinutes": 90},
             ]
         },
     )
-
-    candidate_name: str = Field(description="1-100 visible characters")
-    challenge: str = Field(pattern=CHALLENGE_ID_PATTERN, description="A challenge id from GET /api/challenges")
-    scheduled_at: datetime | None = Field(default=None, description="ISO-8601 time with a zone; omit to start now")
-    auto_destroy_minutes: StrictInt = Field(description="Lifetime in minutes (30-240 by default)")
-
-    @field_validator("candidate_name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        value = value.strip()
-        if not 1 <= len(value) <= 100:
-            raise ValueError("must be 1 to 100 characters")
-        if any(unicodedata.category(ch) == "Cc" or ch in _BIDI_CONTROLS for ch in value):
-            raise ValueError("must not contain control characters")
-        return value
-
-    @field_validator("scheduled_at")
-    @classmethod
-    def _zone(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            raise ValueError("must include a time zone, e.g. 2030-01-15T14:00:00Z")
-        return value
 
 
 class CreateInterviewResponse(CamelModel):

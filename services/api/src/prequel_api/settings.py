@@ -17,10 +17,6 @@ class ApiSettings(CommonSettings):
     api_tokens: str | None = None
     #: a local folder with one sub-folder per challenge
     challenges_dir: Path = _DEFAULT_CHALLENGES
-    auto_destroy_min_minutes: int = 30
-    auto_destroy_max_minutes: int = 240
-    schedule_max_days: int = 90
-    clock_skew_s: int = 60
     rate_limit_creates_per_minute: int = 10
     rate_limit_queries_per_minute: int = 100
     max_body_bytes: int = 64 * 1024
@@ -29,6 +25,4 @@ class ApiSettings(CommonSettings):
     def _check(self) -> ApiSettings:
         if not self.api_tokens:
             raise ValueError("PREQUEL_API_TOKENS is required (comma-separated user:token)")
-        if not 1 <= self.auto_destroy_min_minutes <= self.auto_destroy_max_minutes:
-            raise ValueError("need 1 <= PREQUEL_AUTO_DESTROY_MIN_MINUTES <= PREQUEL_AUTO_DESTROY_MAX_MINUTES")
         return self

@@ -19,6 +19,7 @@ from prequel_gateway.hub import Hub
 from prequel_gateway.limits import StreamSlots
 from prequel_gateway.logs import follow_log
 from prequel_gateway.settings import GatewaySettings
+from prequel_gateway.snapshot import SharedSnapshot
 from prequel_gateway.stream import StreamDeps, client_stream
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "Connection": "keep-alive"}
@@ -52,7 +53,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         hub = Hub(nc, js, settings.client_queue)
         await hub.start()
         app.state.store = store
-        app.state.deps = StreamDeps(js, hub, settings, store.operations.list_active)
+        snapshot = SharedSnapshot(store.operations.list_active, max_age_s=min(1.0, settings.status_interval_s))
+        app.state.deps = StreamDeps(js, hub, settings, snapshot.get)
         app.state.slots = StreamSlots(store.redis, settings.redis_prefix, settings.rate_limit_sse_connections)
         try:
             yield

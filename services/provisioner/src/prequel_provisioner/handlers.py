@@ -10,6 +10,7 @@ import asyncio
 from dataclasses import dataclass
 
 import structlog
+from prequel_common import intake
 from prequel_common.clock import iso, utcnow
 from prequel_common.commands import CreateInterview, DestroyInterview
 from prequel_common.models import Interview, Operation, OperationResult
@@ -71,7 +72,40 @@ def _line_writer(oplog: OperationLog) -> OnLine:
     return on_line
 
 
+async def _accept_request(ctx: Context, command: CreateInterview) -> bool:
+    """A create published with its request by another service: validate it as the api does and write the records.
+    True when the creation should run now (False: rejected, or scheduled for later, or known already)."""
+    request = command.request
+    if request is None:
+        return True
+    known = await ctx.recorder.store.interviews.get(command.interview_id)
+    if known is not None:  # a redelivery: go on unless the scheduler owns the start
+        return known.create_operation_id == command.operation_id and known.status != InterviewStatus.SCHEDULED
+    now = utcnow()
+    try:
+        intake.check(request, ctx.settings.limits, now)
+        if not (ctx.settings.challenges_dir / request.challenge).is_dir():
+            raise intake.RequestRejected(f"Unknown challenge '{request.challenge}'")
+    except intake.RequestRejected as exc:
+        log.warning("create command rejected", reason=str(exc), requested_by=command.requested_by)
+        return False
+    interview, operation = intake.new_records(
+        request,
+        now=now,
+        created_by=command.requested_by or "nats",
+        interview_id=command.interview_id,
+        operation_id=command.operation_id,
+    )
+    await ctx.recorder.store.create_interview(interview, operation)
+    await ctx.recorder.announce_interview(interview)
+    await ctx.recorder.announce_operation(operation)
+    await ctx.recorder.log(operation, f"Interview requested over NATS by {interview.created_by}")
+    return interview.status != InterviewStatus.SCHEDULED
+
+
 async def handle_create(ctx: Context, command: CreateInterview) -> None:
+    if not await _accept_request(ctx, command):
+        return
     operation = await _begin(ctx, command.operation_id)
     interview = await ctx.recorder.store.interviews.get(command.interview_id)
     if operation is None or interview is None:

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated
 
 import structlog
 from fastapi import APIRouter, Depends, Header
+from prequel_common import intake
 from prequel_common.clock import iso, utcnow
 from prequel_common.commands import CreateInterview
-from prequel_common.ids import new_interview_id, new_operation_id, new_password
+from prequel_common.ids import new_operation_id
 from prequel_common.lifecycle import DestroyConflict, InterviewNotFound, request_destroy
 from prequel_common.models import Interview, Operation, OperationResult
-from prequel_common.status import InterviewStatus, OperationStatus, OperationType
+from prequel_common.status import InterviewStatus, OperationStatus
 from prequel_common.views import InterviewView
 
 from prequel_api.auth import current_user
@@ -70,62 +70,28 @@ async def create_interview(
 
 
 async def _create(body: CreateInterviewRequest, svc: Services, user: str) -> CreateInterviewResponse:
-    settings = svc.settings
     now = utcnow()
-    if not settings.auto_destroy_min_minutes <= body.auto_destroy_minutes <= settings.auto_destroy_max_minutes:
-        raise ApiError(
-            400,
-            f"autoDestroyMinutes must be between {settings.auto_destroy_min_minutes} "
-            f"and {settings.auto_destroy_max_minutes}",
-        )
+    try:
+        intake.check(body, svc.settings.limits, now)
+    except intake.RequestRejected as exc:
+        raise ApiError(400, str(exc)) from exc
     if not await svc.challenges.exists(body.challenge):
         raise ApiError(400, f"Unknown challenge '{body.challenge}': see GET /api/challenges")
-    scheduled_at = body.scheduled_at
-    if scheduled_at is not None:
-        if scheduled_at < now - timedelta(seconds=settings.clock_skew_s):
-            raise ApiError(400, "scheduledAt is in the past")
-        if scheduled_at > now + timedelta(days=settings.schedule_max_days):
-            raise ApiError(400, f"scheduledAt is more than {settings.schedule_max_days} days ahead")
-    waits = scheduled_at is not None and scheduled_at > now
-    start = scheduled_at if scheduled_at is not None and waits else now
-    interview = Interview(
-        id=new_interview_id(),
-        candidate_name=body.candidate_name,
-        challenge=body.challenge,
-        status=InterviewStatus.SCHEDULED if waits else InterviewStatus.INITIALIZING,
-        password=new_password(),
-        created_at=now,
-        scheduled_at=scheduled_at,
-        auto_destroy_at=start + timedelta(minutes=body.auto_destroy_minutes),
-        auto_destroy_minutes=body.auto_destroy_minutes,
-        created_by=user,
-        create_operation_id=new_operation_id(),
-    )
-    operation = Operation(
-        id=interview.create_operation_id or "",
-        type=OperationType.CREATE,
-        status=OperationStatus.PENDING,
-        interview_id=interview.id,
-        candidate_name=interview.candidate_name,
-        challenge=interview.challenge,
-        created_at=now,
-        scheduled_at=interview.scheduled_at,
-        auto_destroy_at=interview.auto_destroy_at,
-        created_by=user,
-    )
+    interview, operation = intake.new_records(body, now=now, created_by=user)
     structlog.contextvars.bind_contextvars(interview_id=interview.id, operation_id=operation.id)
     recorder = svc.recorder
     await recorder.store.create_interview(interview, operation)
     await recorder.announce_interview(interview)
     await recorder.announce_operation(operation)
-    if waits:
-        await recorder.log(operation, f"Interview for {interview.candidate_name} scheduled to start at {iso(start)}")
+    if interview.status == InterviewStatus.SCHEDULED:
+        start = iso(interview.scheduled_at or now)
+        await recorder.log(operation, f"Interview for {interview.candidate_name} scheduled to start at {start}")
         message = "Interview scheduled: creation starts in background at scheduledAt"
     else:
         await recorder.log(operation, f"Starting interview creation for {interview.candidate_name}")
         await _publish_create(svc, interview, operation)
         message = "Interview creation started in background"
-    log.info("interview created", scheduled=waits, challenge=interview.challenge)
+    log.info("interview created", status=interview.status, challenge=interview.challenge)
     return CreateInterviewResponse(
         operation_id=operation.id,
         interview_id=interview.id,

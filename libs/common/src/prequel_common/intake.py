@@ -1,0 +1,103 @@
+"""A request for a new interview, validated the same way whether it came over HTTP (api) or NATS (a command
+published by another internal service), and turned into the interview and create-operation records."""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from pydantic import Field, StrictInt, field_validator
+
+from prequel_common.ids import new_interview_id, new_operation_id, new_password
+from prequel_common.models import CamelModel, Interview, Operation
+from prequel_common.status import InterviewStatus, OperationStatus, OperationType
+
+CHALLENGE_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
+#: text-direction overrides can make a name display as something else
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+class InterviewRequest(CamelModel):
+    candidate_name: str = Field(description="1-100 visible characters")
+    challenge: str = Field(pattern=CHALLENGE_ID_PATTERN, description="A challenge id from GET /api/challenges")
+    scheduled_at: datetime | None = Field(default=None, description="ISO-8601 time with a zone; omit to start now")
+    auto_destroy_minutes: StrictInt = Field(description="Lifetime in minutes (30-240 by default)")
+
+    @field_validator("candidate_name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        value = value.strip()
+        if not 1 <= len(value) <= 100:
+            raise ValueError("must be 1 to 100 characters")
+        if any(unicodedata.category(ch) == "Cc" or ch in _BIDI_CONTROLS for ch in value):
+            raise ValueError("must not contain control characters")
+        return value
+
+    @field_validator("scheduled_at")
+    @classmethod
+    def _zone(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("must include a time zone, e.g. 2030-01-15T14:00:00Z")
+        return value
+
+
+class RequestRejected(Exception):
+    """The request breaks a rule; the message says which, for the person who sent it."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    min_minutes: int = 30
+    max_minutes: int = 240
+    schedule_max_days: int = 90
+    clock_skew_s: int = 60
+
+
+def check(request: InterviewRequest, limits: Limits, now: datetime) -> None:
+    if not limits.min_minutes <= request.auto_destroy_minutes <= limits.max_minutes:
+        raise RequestRejected(f"autoDestroyMinutes must be between {limits.min_minutes} and {limits.max_minutes}")
+    if request.scheduled_at is not None:
+        if request.scheduled_at < now - timedelta(seconds=limits.clock_skew_s):
+            raise RequestRejected("scheduledAt is in the past")
+        if request.scheduled_at > now + timedelta(days=limits.schedule_max_days):
+            raise RequestRejected(f"scheduledAt is more than {limits.schedule_max_days} days ahead")
+
+
+def new_records(
+    request: InterviewRequest,
+    *,
+    now: datetime,
+    created_by: str | None,
+    interview_id: str | None = None,
+    operation_id: str | None = None,
+) -> tuple[Interview, Operation]:
+    """The interview (``scheduled`` when it starts later, else ``initializing``) and its pending create operation."""
+    waits = request.scheduled_at is not None and request.scheduled_at > now
+    start = request.scheduled_at if request.scheduled_at is not None and waits else now
+    interview = Interview(
+        id=interview_id or new_interview_id(),
+        candidate_name=request.candidate_name,
+        challenge=request.challenge,
+        status=InterviewStatus.SCHEDULED if waits else InterviewStatus.INITIALIZING,
+        password=new_password(),
+        created_at=now,
+        scheduled_at=request.scheduled_at,
+        auto_destroy_at=start + timedelta(minutes=request.auto_destroy_minutes),
+        auto_destroy_minutes=request.auto_destroy_minutes,
+        created_by=created_by,
+        create_operation_id=operation_id or new_operation_id(),
+    )
+    operation = Operation(
+        id=interview.create_operation_id or "",
+        type=OperationType.CREATE,
+        status=OperationStatus.PENDING,
+        interview_id=interview.id,
+        candidate_name=interview.candidate_name,
+        challenge=interview.challenge,
+        created_at=now,
+        scheduled_at=interview.scheduled_at,
+        auto_destroy_at=interview.auto_destroy_at,
+        created_by=created_by,
+    )
+    return interview, operation
