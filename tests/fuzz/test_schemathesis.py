@@ -94,7 +94,7 @@ def test_the_schema_is_the_served_one(app: FastAPI) -> None:
 
 
 @schema.parametrize()
-def test_api_conforms_to_its_schema(app: FastAPI, case: schemathesis.Case) -> None:
+def test_api_conforms_to_its_schema(app: FastAPI, case: schemathesis.Case[Any]) -> None:
     # `app=` sends the request in-process over ASGI: schemathesis starts the app's lifespan on the first call
     # and stops it when the test ends.
     case.call_and_validate(app=app, headers=AUTH, checks=CHECKS)
@@ -120,13 +120,16 @@ def _seed_interviews(app: FastAPI) -> None:
 
 def test_api_conforms_along_links(app: FastAPI) -> None:
     _seed_interviews(app)
-    assert schema.as_state_machine().root_rules, "schemathesis inferred no links"
+    machine = schema.as_state_machine()
+    assert machine.root_rules, "schemathesis inferred no links"
 
-    class Workflow(schema.as_state_machine()):  # type: ignore[misc]
-        def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, Any]:
+    class Workflow(machine):  # type: ignore[misc, valid-type]
+        def get_call_kwargs(self, case: schemathesis.Case[Any]) -> dict[str, Any]:
             return {"app": app, "headers": AUTH}
 
-        def validate_response(self, response: schemathesis.Response, case: schemathesis.Case, **kwargs: Any) -> None:
+        def validate_response(
+            self, response: schemathesis.Response, case: schemathesis.Case[Any], **kwargs: Any
+        ) -> None:
             case.validate_response(response, checks=CHECKS, headers=AUTH, transport_kwargs=kwargs)
 
     Workflow.run(
@@ -136,6 +139,5 @@ def test_api_conforms_along_links(app: FastAPI) -> None:
             deadline=None,
             derandomize=True,
             database=None,
-            suppress_health_check=list(hypothesis.HealthCheck),
         )
     )

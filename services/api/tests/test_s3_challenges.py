@@ -444,3 +444,41 @@ async def test_other_errors_propagate(error: Exception) -> None:
     with pytest.raises(type(error)) as info:
         await source.list_ids()
     assert info.value is error
+
+
+# --- through the API: GET /api/challenges from S3, and 503 with the hint when S3 cannot be reached ---
+
+
+def _api(nats_url: str, redis_url: str, challenges: str, endpoint_url: str) -> Any:
+    from fastapi.testclient import TestClient
+    from prequel_api.app import create_app
+    from prequel_api.settings import ApiSettings
+
+    settings = ApiSettings(
+        nats_url=nats_url,
+        redis_url=redis_url,
+        api_tokens="tester:0123456789abcdef0123",
+        env="development",
+        redis_prefix="s3-api",
+        challenges=challenges,
+        s3_endpoint_url=endpoint_url,
+    )
+    client = TestClient(create_app(settings))
+    client.headers["Authorization"] = "Bearer 0123456789abcdef0123"
+    return client
+
+
+def test_api_lists_challenges_from_s3(endpoint: str, layout_bucket: str, nats_url: str, redis_url: str) -> None:
+    with _api(nats_url, redis_url, f"s3://{layout_bucket}/catalog", endpoint) as api:
+        reply = api.get("/api/challenges")
+        expected = [{"id": "data-science", "name": "Data Science"}, {"id": "python", "name": "Python"}]
+        assert reply.status_code == 200 and reply.json() == {"success": True, "challenges": expected}
+        body = {"candidateName": "From S3", "challenge": "nonexistent", "autoDestroyMinutes": 30}
+        assert api.post("/api/interviews/create", json=body).status_code == 400
+
+
+def test_api_answers_503_with_the_hint_when_s3_is_unreachable(nats_url: str, redis_url: str) -> None:
+    with _api(nats_url, redis_url, "s3://somewhere/challenges", f"http://127.0.0.1:{_free_port()}") as api:
+        reply = api.get("/api/challenges")
+    assert reply.status_code == 503
+    assert reply.json()["error"].startswith("Challenges are unavailable")

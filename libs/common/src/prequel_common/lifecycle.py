@@ -7,11 +7,13 @@ running one is asked to stop, so the destroy that follows finds the Terraform st
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Literal
 
 from prequel_common.bus import CommandPublisher
-from prequel_common.clock import utcnow
+from prequel_common.clock import iso, utcnow
 from prequel_common.commands import DestroyInterview
+from prequel_common.events import SchedulerEvent, SchedulerEventBody
 from prequel_common.models import Interview, Operation
 from prequel_common.recorder import Recorder
 from prequel_common.status import OPERATION_ACTIVE, InterviewStatus, OperationStatus, OperationType
@@ -137,3 +139,66 @@ async def cancel_operation(recorder: Recorder, operation: Operation, *, by: str)
     await store.operations.request_cancel(operation.id, f"cancelled by {by}")
     await recorder.log(operation, f"Cancellation requested by {by}: stopping the run and cleaning up")
     return CancelDone("Operation cancellation requested: the run stops and its partial environment is destroyed")
+
+
+EXTENDABLE = frozenset(
+    {InterviewStatus.SCHEDULED, InterviewStatus.INITIALIZING, InterviewStatus.CONFIGURING, InterviewStatus.ACTIVE}
+)
+
+
+@dataclass(frozen=True)
+class Extended:
+    interview: Interview
+
+
+@dataclass(frozen=True)
+class ExtendRefused:
+    """409: the interview is not in a state that can be extended."""
+
+    status: str
+
+
+@dataclass(frozen=True)
+class ExtendTooLong:
+    """400: the whole lifetime would exceed the maximum."""
+
+    lifetime_minutes: float
+    max_minutes: int
+
+
+ExtendOutcome = Extended | ExtendRefused | ExtendTooLong | InterviewNotFound
+
+
+async def extend(recorder: Recorder, interview_id: str, minutes: int, *, max_minutes: int, by: str) -> ExtendOutcome:
+    """Move the auto-destroy ``minutes`` later (and its timer, atomically); the lifetime from the start (scheduled
+    or creation time) to the new deadline never exceeds ``max_minutes``."""
+    store = recorder.store
+    for _ in range(5):  # compare-and-set: retry when another extend won the race
+        interview = await store.interviews.get(interview_id)
+        if interview is None:
+            return InterviewNotFound(interview_id)
+        if interview.status not in EXTENDABLE:
+            return ExtendRefused(interview.status)
+        start = interview.scheduled_at or interview.created_at
+        deadline = interview.auto_destroy_at + timedelta(minutes=minutes)
+        lifetime = (deadline - start).total_seconds() / 60
+        if lifetime > max_minutes:
+            return ExtendTooLong(lifetime, max_minutes)
+        code, status = await store.extend(interview, deadline, EXTENDABLE)
+        if code == -1:
+            return InterviewNotFound(interview_id)
+        if code == 0:
+            return ExtendRefused(status)
+        if code == 1:
+            updated = await store.interviews.get(interview_id)
+            assert updated is not None
+            await recorder.announce_interview(updated)
+            body = SchedulerEventBody(
+                type="extended", operation_id=updated.create_operation_id, interview_id=updated.id
+            )
+            await recorder.scheduler_event(SchedulerEvent(event=body), msg_id=None)
+            create = await store.operations.get(updated.create_operation_id or "")
+            if create is not None:
+                await recorder.log(create, f"Auto-destroy moved {minutes} min later, to {iso(deadline)}, by {by}")
+            return Extended(updated)
+    return ExtendRefused("busy: too many concurrent changes, retry")

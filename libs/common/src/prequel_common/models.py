@@ -65,3 +65,5 @@ class Operation(CamelModel):
     auto_destroy_at: UtcTime | None = None
     created_by: str | None = None
     result: OperationResult | None = None
+    #: last sign of life of the worker running it (the scheduler's hung-operation sweep reads it)
+    heartbeat_at: UtcTime | None = None

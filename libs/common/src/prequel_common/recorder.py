@@ -86,7 +86,7 @@ class Recorder:
         )
         await self.events.publish(log_event_subject(operation.id), event, correlation_id=operation.id)
 
-    async def scheduler_event(self, event: SchedulerEvent, *, msg_id: str) -> None:
+    async def scheduler_event(self, event: SchedulerEvent, *, msg_id: str | None) -> None:
         await self.events.publish(
             scheduler_event_subject(event.event.interview_id),
             event,

@@ -13,6 +13,7 @@ from prequel_common.recorder import Recorder
 from prequel_common.store import Store
 
 from prequel_api.adapters.challenges import LocalChallenges
+from prequel_api.adapters.s3_challenges import S3Challenges
 from prequel_api.bodylimit import BodyLimitMiddleware
 from prequel_api.deps import Services
 from prequel_api.errors import install_error_handlers
@@ -23,6 +24,14 @@ from prequel_api.settings import ApiSettings
 
 _HOME = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Prequel Portal</title></head>
 <body><h1>Prequel Portal</h1><p>The API is up: see <a href="/docs">/docs</a>.</p></body></html>"""
+
+
+def _challenges(settings: ApiSettings) -> LocalChallenges | S3Challenges:
+    if settings.challenges:
+        return S3Challenges(
+            settings.challenges, endpoint_url=settings.s3_endpoint_url, development=settings.env == "development"
+        )
+    return LocalChallenges(settings.challenges_dir)
 
 
 def create_app(settings: ApiSettings) -> FastAPI:
@@ -36,7 +45,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
             settings=settings,
             recorder=Recorder(store, bus.EventPublisher(js)),
             commands=bus.CommandPublisher(js),
-            challenges=LocalChallenges(settings.challenges_dir),
+            challenges=_challenges(settings),
             limiter=RateLimiter(store.redis, settings.redis_prefix),
             idempotency=IdempotencyStore(store.redis, settings.redis_prefix),
         )

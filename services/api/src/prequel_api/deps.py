@@ -9,6 +9,7 @@ from prequel_common.bus import CommandPublisher
 from prequel_common.recorder import Recorder
 
 from prequel_api.adapters.challenges import LocalChallenges
+from prequel_api.adapters.s3_challenges import S3Challenges
 from prequel_api.idempotency import IdempotencyStore
 from prequel_api.ratelimit import RateLimiter
 from prequel_api.settings import ApiSettings
@@ -19,7 +20,7 @@ class Services:
     settings: ApiSettings
     recorder: Recorder
     commands: CommandPublisher
-    challenges: LocalChallenges
+    challenges: LocalChallenges | S3Challenges
     limiter: RateLimiter
     idempotency: IdempotencyStore
 

@@ -10,6 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from prequel_api.adapters.s3_challenges import ChallengeSourceUnavailable
+
 log = structlog.get_logger(__name__)
 
 
@@ -60,6 +62,12 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return JSONResponse(_body(request, str(exc.detail), None), status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(ChallengeSourceUnavailable)
+    async def _source(request: Request, exc: ChallengeSourceUnavailable) -> JSONResponse:
+        log.warning("challenge source unavailable", error=str(exc))
+        body = _body(request, f"Challenges are unavailable: {exc}. {exc.hint}", repr(exc.__cause__))
+        return JSONResponse(body, status_code=503)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -15,8 +15,12 @@ class ApiSettings(CommonSettings):
     port: int = 8000
     #: comma-separated ``user:token``; required outside development (``make run`` generates one)
     api_tokens: str | None = None
-    #: a local folder with one sub-folder per challenge
+    #: a local folder with one sub-folder per challenge (the default source)
     challenges_dir: Path = _DEFAULT_CHALLENGES
+    #: ``s3://bucket/prefix``: list challenges from S3 instead (each top-level folder is a challenge)
+    challenges: str | None = None
+    #: an S3-compatible endpoint (tests, MinIO); AWS by default
+    s3_endpoint_url: str | None = None
     rate_limit_creates_per_minute: int = 10
     rate_limit_queries_per_minute: int = 100
     max_body_bytes: int = 64 * 1024

@@ -7,6 +7,7 @@ import signal
 
 import structlog
 from prequel_common import bus
+from prequel_common.clock import utcnow
 from prequel_common.commands import CreateInterview, DestroyInterview
 from prequel_common.recorder import Recorder
 from prequel_common.store import Store
@@ -39,8 +40,16 @@ async def run(settings: ProvisionerSettings) -> None:
         else:
             await handle_destroy(ctx, command)
 
+    async def heartbeat(command: CreateInterview | DestroyInterview) -> None:
+        await store.operations.touch(command.operation_id, utcnow())
+
     worker = Worker(
-        js, handle, concurrency=settings.concurrency, ack_wait_s=settings.ack_wait_s, max_deliver=settings.max_deliver
+        js,
+        handle,
+        concurrency=settings.concurrency,
+        ack_wait_s=settings.ack_wait_s,
+        max_deliver=settings.max_deliver,
+        on_heartbeat=heartbeat,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

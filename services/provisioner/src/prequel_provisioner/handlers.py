@@ -46,7 +46,8 @@ class _Cancelled(Exception):
 
 async def _begin(ctx: Context, operation_id: str) -> Operation | None:
     """Move the operation to running; None when it is already finished (duplicate or late command)."""
-    moved = await ctx.recorder.operation_to(operation_id, OperationStatus.RUNNING, started_at=utcnow())
+    now = utcnow()
+    moved = await ctx.recorder.operation_to(operation_id, OperationStatus.RUNNING, started_at=now, heartbeat_at=now)
     if moved.record is None:
         log.warning("command for an unknown operation", operation_id=operation_id)
         return None

@@ -22,14 +22,23 @@ from pydantic import ValidationError
 log = structlog.get_logger(__name__)
 
 Handler = Callable[[CreateInterview | DestroyInterview], Awaitable[None]]
+OnHeartbeat = Callable[[CreateInterview | DestroyInterview], Awaitable[None]]
 
 
 class Worker:
     def __init__(
-        self, js: JetStreamContext, handle: Handler, *, concurrency: int, ack_wait_s: float, max_deliver: int
+        self,
+        js: JetStreamContext,
+        handle: Handler,
+        *,
+        concurrency: int,
+        ack_wait_s: float,
+        max_deliver: int,
+        on_heartbeat: OnHeartbeat | None = None,
     ) -> None:
         self._js = js
         self._handle = handle
+        self._on_heartbeat = on_heartbeat
         self._slots = asyncio.Semaphore(concurrency)
         self._ack_wait_s = ack_wait_s
         self._max_deliver = max_deliver
@@ -88,7 +97,7 @@ class Worker:
         structlog.contextvars.bind_contextvars(operation_id=command.operation_id, interview_id=command.interview_id)
         deliveries = msg.metadata.num_delivered
         log.info("command received", type=command.type, delivery=deliveries)
-        heartbeat = asyncio.create_task(self._heartbeat(msg))
+        heartbeat = asyncio.create_task(self._heartbeat(msg, command))
         try:
             await self._handle(command)
         except Exception as exc:
@@ -102,8 +111,11 @@ class Worker:
         await msg.ack()
         log.info("command done", type=command.type)
 
-    async def _heartbeat(self, msg: Msg) -> None:
+    async def _heartbeat(self, msg: Msg, command: CreateInterview | DestroyInterview) -> None:
         while True:
             await asyncio.sleep(self._ack_wait_s / 3)
             with contextlib.suppress(Exception):
                 await msg.in_progress()
+            if self._on_heartbeat is not None:
+                with contextlib.suppress(Exception):
+                    await self._on_heartbeat(command)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from pydantic.alias_generators import to_camel
 from redis.asyncio import Redis
 
+from prequel_common.clock import iso
 from prequel_common.models import Interview, Operation
 from prequel_common.status import (
     INTERVIEW_FROM,
@@ -139,6 +141,12 @@ class OperationRepo(_Repo[Operation]):
         return await self._move(
             operation_id, target, allowed, self._keys.active_operations, target in OPERATION_ACTIVE, _camel(fields)
         )
+
+    async def touch(self, operation_id: str, at: datetime) -> None:
+        """Record a worker's heartbeat on a running operation."""
+        key = self._key(operation_id)
+        if await self._redis.exists(key):
+            await self._redis.hset(key, "heartbeatAt", iso(at))
 
     async def request_cancel(self, operation_id: str, reason: str) -> None:
         await self._redis.set(self._keys.cancel(operation_id), reason, ex=7 * 24 * 3600)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from redis.asyncio import BlockingConnectionPool, Redis
 
+from prequel_common.clock import iso
 from prequel_common.models import Interview, Operation
 from prequel_common.store.codec import encode
 from prequel_common.store.keys import Keys
@@ -25,6 +27,7 @@ class Store:
         self.logs = LogRepo(redis, self.keys)
         self.timers = TimerRepo(redis, self.keys)
         self._claim_destroy = load_script(redis, "claim_destroy")
+        self._extend = load_script(redis, "extend")
 
     async def create_interview(self, interview: Interview, create_op: Operation) -> None:
         """Write a new interview, its create operation and its timers in one transaction."""
@@ -48,6 +51,22 @@ class Store:
             keys=[self.keys.interview(interview_id)], args=[operation_id, self.keys.operation_prefix]
         )
         return code == 1, holder or None
+
+    async def extend(self, interview: Interview, new_deadline: datetime, allowed: frozenset[str]) -> tuple[int, str]:
+        """Move the auto-destroy of ``interview`` (as read) to ``new_deadline`` with its timer, atomically.
+        Returns (1 done | 0 status not allowed | 2 changed meanwhile | -1 gone, current status)."""
+        timer = Timer(TimerKind.DESTROY, interview.id, new_deadline)
+        code, status = await self._extend(
+            keys=[self.keys.interview(interview.id), self.keys.timers],
+            args=[
+                timer.member,
+                iso(interview.auto_destroy_at),
+                iso(new_deadline),
+                new_deadline.timestamp(),
+                "," + ",".join(sorted(allowed)) + ",",
+            ],
+        )
+        return int(code), str(status)
 
     async def first_time(self, name: str, ttl_s: int = 24 * 3600) -> bool:
         """True for the first caller only (across replicas): for side effects that must not be repeated."""
