@@ -179,6 +179,10 @@ async def extend(recorder: Recorder, interview_id: str, minutes: int, *, max_min
             return InterviewNotFound(interview_id)
         if interview.status not in EXTENDABLE:
             return ExtendRefused(interview.status)
+        if interview.destroy_operation_id:
+            destroy = await store.operations.get(interview.destroy_operation_id)
+            if destroy is not None and destroy.status not in (OperationStatus.FAILED, OperationStatus.CANCELLED):
+                return ExtendRefused("being destroyed")
         start = interview.scheduled_at or interview.created_at
         deadline = interview.auto_destroy_at + timedelta(minutes=minutes)
         lifetime = (deadline - start).total_seconds() / 60

@@ -5,7 +5,7 @@ from __future__ import annotations
 from prequel_common.intake import InterviewRequest
 from prequel_common.models import CamelModel, UtcTime
 from prequel_common.views import InterviewView, OperationView
-from pydantic import ConfigDict
+from pydantic import ConfigDict, Field, StrictInt
 
 
 class CreateInterviewRequest(InterviewRequest):
@@ -26,6 +26,18 @@ class CreateInterviewResponse(CamelModel):
     challenge: str
     password: str
     scheduled_at: UtcTime | None = None
+    auto_destroy_at: UtcTime
+    message: str
+
+
+class ExtendRequest(CamelModel):
+    model_config = ConfigDict(extra="ignore", json_schema_extra={"examples": [{"minutes": 30}]})
+
+    minutes: StrictInt = Field(ge=1, le=24 * 60, description="How many minutes later the interview is destroyed")
+
+
+class ExtendResponse(CamelModel):
+    interview_id: str
     auto_destroy_at: UtcTime
     message: str
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import structlog
 from fastapi import APIRouter, Depends, Header
-from prequel_common import intake
+from prequel_common import intake, lifecycle
 from prequel_common.clock import iso, utcnow
 from prequel_common.commands import CreateInterview
 from prequel_common.ids import new_operation_id
@@ -24,6 +24,8 @@ from prequel_api.schemas import (
     CreateInterviewResponse,
     DestroyResponse,
     ErrorBody,
+    ExtendRequest,
+    ExtendResponse,
     InterviewList,
 )
 
@@ -146,4 +148,30 @@ async def destroy_interview(interview_id: str, svc: Svc, user: User) -> DestroyR
         operation_id=outcome.operation.id,
         interview_id=interview_id,
         message="Interview destruction started in background",
+    )
+
+
+@router.post(
+    "/{interview_id}/extend",
+    response_model=ExtendResponse,
+    responses={**ERRORS, 404: {"model": ErrorBody}, 409: {"model": ErrorBody}},
+)
+async def extend_interview(interview_id: str, body: ExtendRequest, svc: Svc, user: User) -> ExtendResponse:
+    """Move the auto-destroy later; the whole lifetime stays within the configured maximum."""
+    structlog.contextvars.bind_contextvars(interview_id=interview_id)
+    max_minutes = svc.settings.auto_destroy_max_minutes
+    outcome = await lifecycle.extend(svc.recorder, interview_id, body.minutes, max_minutes=max_minutes, by=user)
+    if isinstance(outcome, InterviewNotFound):
+        raise ApiError(404, f"Interview {interview_id} not found")
+    if isinstance(outcome, lifecycle.ExtendRefused):
+        raise ApiError(409, f"Interview {interview_id} is {outcome.status}: only live interviews can be extended")
+    if isinstance(outcome, lifecycle.ExtendTooLong):
+        raise ApiError(
+            400,
+            f"The interview would last {outcome.lifetime_minutes:.0f} minutes; the maximum is {outcome.max_minutes}",
+        )
+    return ExtendResponse(
+        interview_id=interview_id,
+        auto_destroy_at=outcome.interview.auto_destroy_at,
+        message=f"Auto-destroy moved {body.minutes} minutes later",
     )
