@@ -206,3 +206,25 @@ async def extend(recorder: Recorder, interview_id: str, minutes: int, *, max_min
                 await recorder.log(create, f"Auto-destroy moved {minutes} min later, to {iso(deadline)}, by {by}")
             return Extended(updated)
     return ExtendRefused("busy: too many concurrent changes, retry")
+
+
+async def request_cleanup(
+    recorder: Recorder, commands: CommandPublisher, interview_id: str, *, operation_id: str, why: str
+) -> Operation:
+    """Destroy infrastructure that no live interview owns (an orphan): a destroy operation of its own, run by the
+    provisioner even when the interview's record is gone."""
+    interview = await recorder.store.interviews.get(interview_id)
+    operation = Operation(
+        id=operation_id,
+        type=OperationType.DESTROY,
+        status=OperationStatus.PENDING,
+        interview_id=interview_id,
+        candidate_name=interview.candidate_name if interview else "(unknown)",
+        challenge=interview.challenge if interview else "(unknown)",
+        created_at=utcnow(),
+        created_by="scheduler",
+    )
+    if await recorder.add_operation(operation):
+        await recorder.log(operation, f"Cleanup destroy of {interview_id} queued: {why}")
+    await commands.publish(DestroyInterview(operation_id=operation_id, interview_id=interview_id, reason="cleanup"))
+    return operation

@@ -237,7 +237,13 @@ async def _terraform_destroy(ctx: Context, interview_id: str, oplog: OperationLo
 async def handle_destroy(ctx: Context, command: DestroyInterview) -> None:
     operation = await _begin(ctx, command.operation_id)
     interview = await ctx.recorder.store.interviews.get(command.interview_id)
-    if operation is None or interview is None:
+    if operation is None:
+        return
+    if command.reason == "cleanup" and (interview is None or interview.status == InterviewStatus.DESTROYED):
+        await _cleanup_orphan(ctx, operation)
+        return
+    if interview is None:
+        await _finish(ctx, operation, OperationStatus.FAILED, OperationResult(success=False, error="no such interview"))
         return
     recorder = ctx.recorder
     async with OperationLog(recorder, operation, [interview.password]) as oplog:
@@ -265,6 +271,21 @@ async def handle_destroy(ctx: Context, command: DestroyInterview) -> None:
             await oplog.say("❌ Destroy failed: see the lines above; the destroy can be retried")
             await _finish(
                 ctx, operation, OperationStatus.FAILED, OperationResult(success=False, error="destroy failed")
+            )
+
+
+async def _cleanup_orphan(ctx: Context, operation: Operation) -> None:
+    """Infrastructure with no live interview: destroy it; no interview status to move."""
+    async with OperationLog(ctx.recorder, operation, []) as oplog:
+        _stage(oplog, "Cleaning up")
+        await oplog.say(f"Destroying infrastructure of {operation.interview_id}, which no live interview owns")
+        if await _terraform_destroy(ctx, operation.interview_id, oplog):
+            await oplog.say("✅ Orphaned infrastructure destroyed")
+            await _finish(ctx, operation, OperationStatus.COMPLETED, OperationResult(success=True))
+        else:
+            await oplog.say("❌ Cleanup failed: the state is kept for a later cleanup")
+            await _finish(
+                ctx, operation, OperationStatus.FAILED, OperationResult(success=False, error="cleanup failed")
             )
 
 

@@ -10,15 +10,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+from datetime import timedelta
 
 import structlog
 from prequel_common import bus
 from prequel_common.clock import utcnow
 from prequel_common.recorder import Recorder
 from prequel_common.store import Store
+from prequel_common.tfstate import LocalStates
 
 from prequel_scheduler.handlers import fire
 from prequel_scheduler.settings import SchedulerSettings
+from prequel_scheduler.sweeps import Sweeper, SweepRules
 
 log = structlog.get_logger(__name__)
 
@@ -34,6 +37,16 @@ async def tick(recorder: Recorder, commands: bus.CommandPublisher) -> int:
     return fired
 
 
+async def _sweep_forever(sweeper: Sweeper, interval_s: float, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        try:
+            await sweeper.run_once(lease_s=max(1, int(interval_s) - 1))
+        except Exception:
+            log.exception("sweep failed; retrying next round")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), interval_s)
+
+
 async def run(settings: SchedulerSettings) -> None:
     store = Store.from_url(settings.redis_url, settings.redis_prefix)
     nc = await bus.connect(settings.nats_url, "prequel-scheduler")
@@ -45,7 +58,14 @@ async def run(settings: SchedulerSettings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    log.info("scheduler running", tick_s=settings.tick_s)
+    sweeper = Sweeper(
+        recorder,
+        commands,
+        SweepRules(timedelta(seconds=settings.overdue_grace_s), timedelta(seconds=settings.hung_after_s)),
+        LocalStates(settings.data_dir) if settings.data_dir else None,
+    )
+    sweeping = asyncio.create_task(_sweep_forever(sweeper, settings.sweep_interval_s, stop))
+    log.info("scheduler running", tick_s=settings.tick_s, sweep_interval_s=settings.sweep_interval_s)
     while not stop.is_set():
         try:
             await tick(recorder, commands)
@@ -53,5 +73,6 @@ async def run(settings: SchedulerSettings) -> None:
             log.exception("scheduler tick failed")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), settings.tick_s)
+    await sweeping
     await bus.close(nc)
     await store.redis.aclose()

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from prequel_common.settings import CommonSettings
 
 
 class SchedulerSettings(CommonSettings):
     #: how often due timers are looked for; a timer fires at most this late
     tick_s: float = 0.25
+    sweep_interval_s: float = 30.0
+    overdue_grace_s: float = 60.0
+    hung_after_s: float = 300.0
+    #: the provisioner's data folder (same machine): enables the orphan and drift sweeps over local states
+    data_dir: Path | None = None

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from prequel_common.tfstate import LocalStates
+
 _VARIABLES: dict[str, dict[str, Any]] = {
     "interview_id": {"type": "string"},
     "candidate_name": {"type": "string"},
@@ -43,6 +45,7 @@ class Workdirs:
     def __init__(self, data_dir: Path, module: Path) -> None:
         self.root = data_dir / "terraform"
         self.module = module.resolve()
+        self._states = LocalStates(data_dir)
 
     def path(self, interview_id: str) -> Path:
         return self.root / interview_id
@@ -65,11 +68,7 @@ class Workdirs:
         return workdir
 
     def has_resources(self, interview_id: str) -> bool:
-        state = self.path(interview_id) / "terraform.tfstate"
-        try:
-            return bool(json.loads(state.read_text()).get("resources"))
-        except (FileNotFoundError, ValueError):
-            return False
+        return self._states.has_resources(interview_id)
 
     def exists(self, interview_id: str) -> bool:
         return (self.path(interview_id) / "main.tf.json").exists()
