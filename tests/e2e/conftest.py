@@ -23,6 +23,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "PREQUEL_HEARTBEAT_S": "2",
         "PREQUEL_STATUS_INTERVAL_S": "1",
         "PREQUEL_READY_TIMEOUT_S": "60",
+        "PREQUEL_SWEEP_INTERVAL_S": "2",
     }
     with running_stack(
         Stack(
