@@ -24,6 +24,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "PREQUEL_STATUS_INTERVAL_S": "1",
         "PREQUEL_READY_TIMEOUT_S": "60",
         "PREQUEL_SWEEP_INTERVAL_S": "2",
+        # the limits have tests of their own; the suite creates more than 10 interviews a minute
+        "PREQUEL_RATE_LIMIT_CREATES_PER_MINUTE": "1000",
+        "PREQUEL_RATE_LIMIT_QUERIES_PER_MINUTE": "100000",
     }
     with running_stack(
         Stack(
