@@ -20,6 +20,22 @@ class CreateInterviewRequest(InterviewRequest):
 
 
 class CreateInterviewResponse(CamelModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "operationId": "op-3f2a9c1b7d4e",
+                    "interviewId": "int-8c1d2e3f4a",
+                    "candidateName": "Jane Smith",
+                    "challenge": "python",
+                    "password": "k3v9x2m8q1z7",
+                    "autoDestroyAt": "2026-01-15T11:00:00Z",
+                    "message": "Interview creation started in background",
+                }
+            ]
+        }
+    )
+
     operation_id: str
     interview_id: str
     candidate_name: str
@@ -37,6 +53,18 @@ class ExtendRequest(CamelModel):
 
 
 class ExtendResponse(CamelModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "interviewId": "int-8c1d2e3f4a",
+                    "autoDestroyAt": "2026-01-15T11:30:00Z",
+                    "message": "Auto-destroy moved 30 minutes later",
+                }
+            ]
+        }
+    )
+
     interview_id: str
     auto_destroy_at: UtcTime
     message: str
@@ -47,6 +75,18 @@ class InterviewList(CamelModel):
 
 
 class DestroyResponse(CamelModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "operationId": "op-54321abcdef0",
+                    "interviewId": "int-8c1d2e3f4a",
+                    "message": "Interview destruction started in background",
+                }
+            ]
+        }
+    )
+
     operation_id: str
     interview_id: str
     message: str
@@ -61,10 +101,27 @@ class OperationList(CamelModel):
 
 
 class LogsResponse(CamelModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "logs": [
+                        "[2026-01-15T09:00:00Z] Starting interview creation for Jane Smith",
+                        "[2026-01-15T09:00:05Z] ✅ Interview created successfully! http://127.0.0.1:43121/",
+                    ]
+                }
+            ]
+        }
+    )
+
     logs: list[str]
 
 
 class CancelResponse(CamelModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"success": True, "message": "Operation cancelled successfully"}]}
+    )
+
     success: bool
     message: str
 
@@ -75,11 +132,26 @@ class Challenge(CamelModel):
 
 
 class ChallengeList(CamelModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "success": True,
+                    "challenges": [{"id": "python", "name": "Python"}, {"id": "data-science", "name": "Data Science"}],
+                }
+            ]
+        }
+    )
+
     success: bool = True
     challenges: list[Challenge]
 
 
 class ErrorBody(CamelModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"error": "autoDestroyMinutes must be between 30 and 240"}]}
+    )
+
     error: str
     details: str | None = None
     operation_id: str | None = None

@@ -14,7 +14,11 @@ from prequel_api.schemas import Challenge, ChallengeList, ErrorBody
 router = APIRouter(prefix="/api/challenges", tags=["challenges"])
 
 
-@router.get("", response_model=ChallengeList, responses={401: {"model": ErrorBody}, 429: {"model": ErrorBody}})
+@router.get(
+    "",
+    response_model=ChallengeList,
+    responses={401: {"model": ErrorBody}, 429: {"model": ErrorBody}, 503: {"model": ErrorBody}},
+)
 async def list_challenges(
     svc: Annotated[Services, Depends(services)], user: Annotated[str, Depends(limit_queries)]
 ) -> ChallengeList:

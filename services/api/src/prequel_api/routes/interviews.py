@@ -38,6 +38,8 @@ Querier = Annotated[str, Depends(limit_queries)]
 ERRORS: dict[int | str, dict[str, object]] = {
     400: {"model": ErrorBody},
     401: {"model": ErrorBody},
+    413: {"model": ErrorBody},
+    429: {"model": ErrorBody},
     500: {"model": ErrorBody},
 }
 
@@ -46,7 +48,7 @@ ERRORS: dict[int | str, dict[str, object]] = {
     "/create",
     response_model=CreateInterviewResponse,
     response_model_exclude_none=True,
-    responses={**ERRORS, 409: {"model": ErrorBody}},
+    responses={**ERRORS, 409: {"model": ErrorBody}, 503: {"model": ErrorBody}},
 )
 async def create_interview(
     body: CreateInterviewRequest,
