@@ -152,3 +152,18 @@ def test_the_sixth_stream_of_one_user_is_refused(stack: Stack) -> None:
                 return
         time.sleep(0.2)
     pytest.fail("slots were not released after the streams closed")
+
+
+def test_the_stream_refuses_a_wrong_token_and_accepts_the_cookie(stack: Stack) -> None:
+    for params, headers in (
+        ({"access_token": "wrong-token-0123456789"}, {}),
+        ({}, {"Authorization": "Bearer wrong-token-0123456789"}),
+        ({}, {"Cookie": "prequel_token=wrong-token-0123456789"}),
+    ):
+        refused = httpx.get(f"{stack.url}/api/events", params=params, headers=headers, timeout=10)
+        assert refused.status_code == 401 and "error" in refused.json()
+    with httpx.stream(
+        "GET", f"{stack.url}/api/events", headers={"Cookie": f"prequel_token={TOKEN}"}, timeout=10
+    ) as accepted:
+        assert accepted.status_code == 200
+        assert accepted.headers["content-type"].startswith("text/event-stream")

@@ -332,3 +332,15 @@ def test_passwords_are_listed_to_the_owner_but_not_in_logs(client: TestClient) -
     assert interview(client, created["interviewId"])["password"] == created["password"]
     logs = client.get(f"/api/operations/{created['operationId']}/logs", headers=AUTH).json()["logs"]
     assert all(created["password"] not in line for line in logs)
+
+
+def test_cancel_of_a_scheduled_create_ends_the_interview_without_infrastructure(client: TestClient) -> None:
+    created = create(client, scheduledAt=_now_plus(hours=1))
+    reply = client.post(f"/api/operations/{created['operationId']}/cancel", headers=AUTH)
+    assert reply.status_code == 200 and reply.json() == {"success": True, "message": "Operation cancelled successfully"}
+    [interview] = [
+        i for i in client.get("/api/interviews", headers=AUTH).json()["interviews"] if i["id"] == created["interviewId"]
+    ]
+    assert interview["status"] == "destroyed"
+    again = client.post(f"/api/operations/{created['operationId']}/cancel", headers=AUTH)
+    assert again.status_code == 409 and "only pending or running" in again.json()["error"]
