@@ -32,6 +32,7 @@ typecheck: install
 
 tf-check:
 	terraform fmt -check -recursive terraform
+	terraform fmt -check -recursive tests/fixtures
 
 test: install lint typecheck tf-check ## every check and every test tier
 	$(BIN)/pytest

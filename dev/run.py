@@ -39,7 +39,11 @@ def main() -> None:
     overrides.setdefault("PREQUEL_ENV", "development")
     overrides["PREQUEL_API_TOKENS"] = tokens
     stack = Stack(
-        data_dir=RUN_DIR, tokens=tokens, front_port=int(os.environ.get("PORT", "3000")), env_overrides=overrides
+        data_dir=RUN_DIR,
+        tokens=tokens,
+        front_port=int(os.environ.get("PORT", "3000")),
+        env_overrides=overrides,
+        provisioners=int(os.environ.get("PREQUEL_PROVISIONER_REPLICAS", "1")),
     )
     stopping = False
 

@@ -118,6 +118,7 @@ class Stack:
     redis_port: int = field(default_factory=free_port)
     api_port: int = field(default_factory=free_port)
     gateway_port: int = field(default_factory=free_port)
+    provisioners: int = 1
     procs: dict[str, Proc] = field(default_factory=dict)
 
     @property
@@ -196,7 +197,10 @@ class Stack:
                 self.logs / "events-gateway.log",
                 self.gateway_port,
             ),
-            Proc("provisioner", [py, "-m", "prequel_provisioner"], env, self.logs / "provisioner.log"),
+            *(
+                Proc(name, [py, "-m", "prequel_provisioner"], env, self.logs / f"{name}.log")
+                for name in self.provisioner_names
+            ),
             Proc("scheduler", [py, "-m", "prequel_scheduler"], env, self.logs / "scheduler.log"),
             Proc(
                 "frontdoor",
@@ -212,6 +216,12 @@ class Stack:
             ),
         ]
         self.procs = {p.name: p for p in defs}
+
+    @property
+    def provisioner_names(self) -> list[str]:
+        if self.provisioners == 1:
+            return ["provisioner"]
+        return [f"provisioner-{n}" for n in range(1, self.provisioners + 1)]
 
     def start(self) -> None:
         self._define()
@@ -259,10 +269,10 @@ class Stack:
         return left
 
     def stop(self) -> None:
-        for name in ("frontdoor", "scheduler", "provisioner", "events-gateway", "api", "redis", "nats"):
+        for name in ("frontdoor", "scheduler", *self.provisioner_names, "events-gateway", "api", "redis", "nats"):
             proc = self.procs.get(name)
             if proc is not None:
-                proc.stop(timeout_s=40 if name == "provisioner" else 10)
+                proc.stop(timeout_s=40 if name.startswith("provisioner") else 10)
 
     def reap_workspaces(self) -> list[int]:
         """Last resort: kill any IDE still running from this stack's workspaces; returns the pids killed."""

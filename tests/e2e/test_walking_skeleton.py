@@ -79,7 +79,16 @@ def test_create_reach_active_use_the_ide_then_destroy(stack: Stack, http: httpx.
         assert listed["status"] == "active" and listed["password"] == password
         access_url = str(listed["accessUrl"])
         operation = http.get(f"/api/operations/{operation_id}").json()
-        assert operation["result"] == {"success": True, "accessUrl": access_url, "password": password}
+        result = operation["result"]
+        assert {k: result[k] for k in ("success", "accessUrl", "password")} == {
+            "success": True,
+            "accessUrl": access_url,
+            "password": password,
+        }
+        assert set(result["timings"]) == {
+            "module.workspace.terraform_data.files",
+            "module.workspace.terraform_data.ide",
+        }
 
         # the IDE refuses a request without the password and serves one with it
         api = access_url.rstrip("/") + "/api/status"

@@ -172,3 +172,16 @@ def test_the_suppressed_sensitive_output_line_is_dropped() -> None:
     line = parse_line(SUPPRESSED)
     assert line.messages == []
     assert line.outputs == {}
+
+
+def test_apply_complete_gives_the_resource_timing() -> None:
+    raw = (
+        '{"@level":"info","@message":"module.workspace.terraform_data.ide: Creation complete after 2s '
+        '[id=55a9f344]","@module":"terraform.ui","@timestamp":"2026-12-03T18:50:49Z","hook":{"resource":'
+        '{"addr":"module.workspace.terraform_data.ide","module":"module.workspace","resource":"terraform_data.ide",'
+        '"implied_provider":"terraform","resource_type":"terraform_data","resource_name":"ide","resource_key":null},'
+        '"action":"create","id_key":"id","id_value":"55a9f344","elapsed_seconds":2},"type":"apply_complete"}'
+    )
+    line = parse_line(raw)
+    assert line.timings == {"module.workspace.terraform_data.ide": 2.0}
+    assert line.messages == ["module.workspace.terraform_data.ide: Creation complete after 2s [id=55a9f344]"]

@@ -26,6 +26,8 @@ class OperationResult(CamelModel):
     access_url: str | None = None
     password: str | None = None
     error: str | None = None
+    #: seconds per Terraform resource created (``module.workspace.terraform_data.ide``: 1.8)
+    timings: dict[str, float] | None = None
 
     @model_serializer(mode="wrap")
     def _drop_nones(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:

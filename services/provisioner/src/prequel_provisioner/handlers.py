@@ -126,7 +126,7 @@ async def handle_create(ctx: Context, command: CreateInterview) -> None:
 
     async with OperationLog(recorder, operation, [interview.password]) as oplog:
         try:
-            url = await _provision(ctx, interview, oplog, should_stop)
+            url, timings = await _provision(ctx, interview, oplog, should_stop)
             _stage(oplog, "Waiting for the IDE")
             await recorder.interview_to(interview.id, InterviewStatus.CONFIGURING)
             await oplog.say(f"Waiting for the IDE to answer at {url}")
@@ -138,7 +138,7 @@ async def handle_create(ctx: Context, command: CreateInterview) -> None:
                 raise _Cancelled
             await oplog.say(f"IDE answered after {waited:.1f}s")
             await oplog.say(f"✅ Interview created successfully! {url}")
-            result = OperationResult(success=True, access_url=url, password=interview.password)
+            result = OperationResult(success=True, access_url=url, password=interview.password, timings=timings or None)
             await _finish(ctx, operation, OperationStatus.COMPLETED, result)
         except (_Cancelled, NotReady) as exc:
             reason = await cancel_reason()
@@ -150,7 +150,9 @@ async def handle_create(ctx: Context, command: CreateInterview) -> None:
             await _fail_create(ctx, interview, operation, oplog, str(exc))
 
 
-async def _provision(ctx: Context, interview: Interview, oplog: OperationLog, should_stop: StopCheck) -> str:
+async def _provision(
+    ctx: Context, interview: Interview, oplog: OperationLog, should_stop: StopCheck
+) -> tuple[str, dict[str, float]]:
     _stage(oplog, "Setting up")
     source = ctx.settings.challenges_dir / interview.challenge
     if not source.is_dir():
@@ -175,7 +177,7 @@ async def _provision(ctx: Context, interview: Interview, oplog: OperationLog, sh
     url = result.outputs.get("access_url")
     if not url:
         raise _Failed("terraform apply gave no access_url output")
-    return url
+    return url, result.timings
 
 
 def _check(result: RunResult, step: str) -> None:

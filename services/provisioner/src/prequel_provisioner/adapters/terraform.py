@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import os
 import signal
 import sys
@@ -12,6 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from prequel_provisioner.adapters.tf_ui import UiLine, parse_line
+
+#: a run resumed after its worker died waits for the dying terraform to release the state lock
+LOCK_WAIT = "-lock-timeout=120s"
 
 OnLine = Callable[[UiLine], Awaitable[None]]
 StopCheck = Callable[[], Awaitable[bool]]
@@ -22,10 +26,18 @@ class RunResult:
     returncode: int
     cancelled: bool = False
     outputs: dict[str, str] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
         return self.returncode == 0 and not self.cancelled
+
+
+def _interrupt_with_parent() -> None:
+    """Terraform gets SIGINT if the provisioner dies (kill -9): it stops gracefully and releases the state lock,
+    so the worker that resumes the operation can take the state over (it waits for the lock)."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGINT)  # PR_SET_PDEATHSIG
 
 
 class Terraform:
@@ -54,16 +66,18 @@ class Terraform:
     async def apply(self, workdir: Path, var_file: str, on_line: OnLine, should_stop: StopCheck) -> RunResult:
         plan = await self.run(
             workdir,
-            ["plan", "-input=false", "-no-color", "-json", f"-var-file={var_file}", "-out=tfplan"],
+            ["plan", "-input=false", "-no-color", "-json", LOCK_WAIT, f"-var-file={var_file}", "-out=tfplan"],
             on_line,
             should_stop,
         )
         if not plan.ok:
             return plan
-        return await self.run(workdir, ["apply", "-input=false", "-no-color", "-json", "tfplan"], on_line, should_stop)
+        return await self.run(
+            workdir, ["apply", "-input=false", "-no-color", "-json", LOCK_WAIT, "tfplan"], on_line, should_stop
+        )
 
     async def destroy(self, workdir: Path, var_file: str, on_line: OnLine, should_stop: StopCheck) -> RunResult:
-        args = ["destroy", "-input=false", "-no-color", "-json", "-auto-approve", f"-var-file={var_file}"]
+        args = ["destroy", "-input=false", "-no-color", "-json", LOCK_WAIT, "-auto-approve", f"-var-file={var_file}"]
         return await self.run(workdir, args, on_line, should_stop)
 
     async def run(self, workdir: Path, args: list[str], on_line: OnLine, should_stop: StopCheck) -> RunResult:
@@ -75,16 +89,18 @@ class Terraform:
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
-            start_new_session=True,
+            start_new_session=True,  # signals are ours to send, not the terminal's
+            preexec_fn=_interrupt_with_parent,
             limit=1024 * 1024,
         )
         result = RunResult(returncode=-1)
-        watcher = asyncio.create_task(self._watch(proc, should_stop, result))
+        watcher = asyncio.create_task(self._watch(proc, should_stop, result, on_line))
         try:
             assert proc.stdout is not None
             async for raw in proc.stdout:
                 line = parse_line(raw.decode(errors="replace"))
                 result.outputs.update(line.outputs)
+                result.timings.update(line.timings)
                 await on_line(line)
             result.returncode = await proc.wait()
         except BaseException:
@@ -96,23 +112,33 @@ class Terraform:
                 await watcher
         return result
 
-    async def _watch(self, proc: asyncio.subprocess.Process, should_stop: StopCheck, result: RunResult) -> None:
+    async def _watch(
+        self, proc: asyncio.subprocess.Process, should_stop: StopCheck, result: RunResult, on_line: OnLine
+    ) -> None:
         while proc.returncode is None:
             await asyncio.sleep(self._poll)
             if proc.returncode is None and await should_stop():
                 result.cancelled = True
-                await self._stop(proc)
+                await self._stop(proc, on_line)
                 return
 
-    async def _stop(self, proc: asyncio.subprocess.Process) -> None:
+    async def _stop(self, proc: asyncio.subprocess.Process, on_line: OnLine | None = None) -> None:
         """One SIGINT (Terraform stops gracefully and saves its state), then SIGKILL after the grace period."""
         if proc.returncode is not None:
             return
+
+        async def note(level: str, message: str) -> None:
+            if on_line is not None:
+                await on_line(UiLine(level, [message]))
+
+        await note("warn", f"Cancel: sent SIGINT to terraform (pid {proc.pid}); waiting up to {self._grace:.0f}s")
         with contextlib.suppress(ProcessLookupError):
             proc.send_signal(signal.SIGINT)
         try:
             await asyncio.wait_for(proc.wait(), self._grace)
+            await note("info", "terraform stopped gracefully; its state is saved")
         except TimeoutError:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
             await proc.wait()
+            await note("warn", f"terraform did not stop within {self._grace:.0f}s: killed (SIGKILL)")

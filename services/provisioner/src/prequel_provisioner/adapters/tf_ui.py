@@ -19,6 +19,8 @@ class UiLine:
     level: str
     messages: list[str]
     outputs: dict[str, str] = field(default_factory=dict)
+    #: resource address -> seconds, from ``apply_complete`` hooks
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 def parse_line(raw: str) -> UiLine:
@@ -40,10 +42,14 @@ def parse_line(raw: str) -> UiLine:
         for name, out in (data.get("outputs") or {}).items():
             if isinstance(out, dict) and not out.get("sensitive") and isinstance(out.get("value"), str):
                 outputs[name] = out["value"]
+    timings: dict[str, float] = {}
+    hook = data.get("hook")
+    if kind == "apply_complete" and isinstance(hook, dict) and isinstance(hook.get("resource"), dict):
+        timings[str(hook["resource"].get("addr"))] = float(hook.get("elapsed_seconds") or 0)
     message = str(data.get("@message", "")).strip()
     if message.endswith(_QUIET_MESSAGES):
-        return UiLine(level, [], outputs)
-    return UiLine(level, [message] if message else [], outputs)
+        return UiLine(level, [], outputs, timings)
+    return UiLine(level, [message] if message else [], outputs, timings)
 
 
 def _diagnostic(diag: dict[str, object]) -> list[str]:

@@ -57,7 +57,9 @@ class Workdirs:
         root = {
             "terraform": {"backend": {"local": {"path": "terraform.tfstate"}}},
             "variable": _VARIABLES,
-            "module": {"workspace": {"source": str(self.module), **{k: f"${{var.{k}}}" for k in _VARIABLES}}},
+            # a relative source: Terraform uses the module in place (an absolute path would be copied as a package,
+            # which breaks modules that call modules beside them)
+            "module": {"workspace": {"source": self._source(workdir), **{k: f"${{var.{k}}}" for k in _VARIABLES}}},
             "output": {"access_url": {"value": "${module.workspace.access_url}"}},
         }
         (workdir / "main.tf.json").write_text(json.dumps(root, indent=2))
@@ -66,6 +68,10 @@ class Workdirs:
         with os.fdopen(fd, "w") as handle:
             json.dump(variables.__dict__, handle)
         return workdir
+
+    def _source(self, workdir: Path) -> str:
+        relative = os.path.relpath(self.module, workdir.resolve())
+        return relative if relative.startswith("..") else f"./{relative}"
 
     def has_resources(self, interview_id: str) -> bool:
         return self._states.has_resources(interview_id)
