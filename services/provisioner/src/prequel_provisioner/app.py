@@ -14,7 +14,7 @@ from prequel_common.store import Store
 
 from prequel_provisioner.adapters.terraform import Terraform
 from prequel_provisioner.adapters.workdir import Workdirs
-from prequel_provisioner.handlers import Context, handle_create, handle_destroy
+from prequel_provisioner.handlers import Context, give_up, handle_create, handle_destroy
 from prequel_provisioner.settings import ProvisionerSettings
 from prequel_provisioner.worker import Worker
 
@@ -50,6 +50,7 @@ async def run(settings: ProvisionerSettings) -> None:
         ack_wait_s=settings.ack_wait_s,
         max_deliver=settings.max_deliver,
         on_heartbeat=heartbeat,
+        on_give_up=lambda command, attempts, error: give_up(ctx, command, attempts, error),
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

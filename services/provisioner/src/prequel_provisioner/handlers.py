@@ -171,8 +171,10 @@ async def _provision(
     workdir = ctx.workdirs.write(variables)
     on_line = _line_writer(oplog)
     _check(await ctx.terraform.init(workdir, on_line, should_stop), "terraform init")
-    _stage(oplog, "Planning infrastructure and creating workspace")
-    result = await ctx.terraform.apply(workdir, VAR_FILE, on_line, should_stop)
+    _stage(oplog, "Planning")
+    _check(await ctx.terraform.plan(workdir, VAR_FILE, on_line, should_stop), "terraform plan")
+    _stage(oplog, "Creating workspace")
+    result = await ctx.terraform.apply(workdir, on_line, should_stop)
     _check(result, "terraform apply")
     url = result.outputs.get("access_url")
     if not url:
@@ -225,6 +227,7 @@ async def _terraform_destroy(ctx: Context, interview_id: str, oplog: OperationLo
 
     workdir = ctx.workdirs.path(interview_id)
     on_line = _line_writer(oplog)
+    _stage(oplog, "Cleaning up" if not ctx.workdirs.has_resources(interview_id) else "Destroying")
     if not (await ctx.terraform.init(workdir, on_line, never)).ok:
         oplog.write("terraform init failed before destroy")
         return False
@@ -249,7 +252,6 @@ async def handle_destroy(ctx: Context, command: DestroyInterview) -> None:
         return
     recorder = ctx.recorder
     async with OperationLog(recorder, operation, [interview.password]) as oplog:
-        _stage(oplog, "Destroying")
         if interview.status == InterviewStatus.SCHEDULED:
             moved = await recorder.interview_to(interview.id, InterviewStatus.DESTROYED)
             if moved.changed:
@@ -306,3 +308,16 @@ async def _wait_for_create(ctx: Context, interview: Interview, oplog: OperationL
             announced = True
         await asyncio.sleep(0.5)
     await oplog.say("The create did not stop in time; destroying anyway")
+
+
+async def give_up(ctx: Context, command: CreateInterview | DestroyInterview, attempts: int, error: str) -> None:
+    """The last delivery of a command failed on our own infrastructure: end its operation, never silently."""
+    moved = await ctx.recorder.operation_to(
+        command.operation_id,
+        OperationStatus.FAILED,
+        completed_at=utcnow(),
+        result=OperationResult(success=False, error=f"gave up after {attempts} attempts"),
+    )
+    if moved.changed and moved.record is not None:
+        await ctx.recorder.log(moved.record, f"❌ Gave up after {attempts} attempts; last error: {error}")
+        await ctx.recorder.interview_to(command.interview_id, InterviewStatus.ERROR)

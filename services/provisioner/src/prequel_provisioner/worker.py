@@ -23,6 +23,7 @@ log = structlog.get_logger(__name__)
 
 Handler = Callable[[CreateInterview | DestroyInterview], Awaitable[None]]
 OnHeartbeat = Callable[[CreateInterview | DestroyInterview], Awaitable[None]]
+OnGiveUp = Callable[[CreateInterview | DestroyInterview, int, str], Awaitable[None]]
 
 
 class Worker:
@@ -35,10 +36,12 @@ class Worker:
         ack_wait_s: float,
         max_deliver: int,
         on_heartbeat: OnHeartbeat | None = None,
+        on_give_up: OnGiveUp | None = None,
     ) -> None:
         self._js = js
         self._handle = handle
         self._on_heartbeat = on_heartbeat
+        self._on_give_up = on_give_up
         self._slots = asyncio.Semaphore(concurrency)
         self._ack_wait_s = ack_wait_s
         self._max_deliver = max_deliver
@@ -101,10 +104,17 @@ class Worker:
         try:
             await self._handle(command)
         except Exception as exc:
+            if deliveries >= self._max_deliver:
+                log.exception("command failed on its last delivery; giving up", delivery=deliveries)
+                if self._on_give_up is not None:
+                    with contextlib.suppress(Exception):
+                        await self._on_give_up(command, deliveries, repr(exc))
+                with contextlib.suppress(Exception):
+                    await msg.term()
+                return
             log.exception("command failed; it will be retried", delivery=deliveries)
             with contextlib.suppress(Exception):
                 await msg.nak(delay=min(30, 2**deliveries))
-            del exc
             return
         finally:
             heartbeat.cancel()

@@ -63,18 +63,14 @@ class Terraform:
     async def init(self, workdir: Path, on_line: OnLine, should_stop: StopCheck) -> RunResult:
         return await self.run(workdir, ["init", "-input=false", "-no-color", "-json"], on_line, should_stop)
 
-    async def apply(self, workdir: Path, var_file: str, on_line: OnLine, should_stop: StopCheck) -> RunResult:
-        plan = await self.run(
-            workdir,
-            ["plan", "-input=false", "-no-color", "-json", LOCK_WAIT, f"-var-file={var_file}", "-out=tfplan"],
-            on_line,
-            should_stop,
-        )
-        if not plan.ok:
-            return plan
-        return await self.run(
-            workdir, ["apply", "-input=false", "-no-color", "-json", LOCK_WAIT, "tfplan"], on_line, should_stop
-        )
+    async def plan(self, workdir: Path, var_file: str, on_line: OnLine, should_stop: StopCheck) -> RunResult:
+        args = ["plan", "-input=false", "-no-color", "-json", LOCK_WAIT, f"-var-file={var_file}", "-out=tfplan"]
+        return await self.run(workdir, args, on_line, should_stop)
+
+    async def apply(self, workdir: Path, on_line: OnLine, should_stop: StopCheck) -> RunResult:
+        """Apply the plan saved by :meth:`plan`."""
+        args = ["apply", "-input=false", "-no-color", "-json", LOCK_WAIT, "tfplan"]
+        return await self.run(workdir, args, on_line, should_stop)
 
     async def destroy(self, workdir: Path, var_file: str, on_line: OnLine, should_stop: StopCheck) -> RunResult:
         args = ["destroy", "-input=false", "-no-color", "-json", LOCK_WAIT, "-auto-approve", f"-var-file={var_file}"]
