@@ -13,7 +13,7 @@ from prequel_common.recorder import Recorder
 from prequel_common.store import Store
 
 from prequel_provisioner.adapters.terraform import Terraform
-from prequel_provisioner.adapters.workdir import Workdirs
+from prequel_provisioner.adapters.workdir import S3State, Workdirs
 from prequel_provisioner.handlers import Context, give_up, handle_create, handle_destroy
 from prequel_provisioner.settings import ProvisionerSettings
 from prequel_provisioner.worker import Worker
@@ -23,6 +23,9 @@ log = structlog.get_logger(__name__)
 
 async def run(settings: ProvisionerSettings) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    s3_state = None
+    if settings.tf_state:  # checked here, before any command is taken
+        s3_state = S3State(settings.tf_state, settings.tf_state_region, settings.s3_endpoint_url)
     store = Store.from_url(settings.redis_url, settings.redis_prefix)
     nc = await bus.connect(settings.nats_url, "prequel-provisioner")
     js = nc.jetstream()
@@ -31,7 +34,7 @@ async def run(settings: ProvisionerSettings) -> None:
         settings=settings,
         recorder=Recorder(store, bus.EventPublisher(js)),
         terraform=Terraform(settings.terraform_bin, settings.data_dir, settings.cancel_grace_s),
-        workdirs=Workdirs(settings.data_dir, settings.tf_module),
+        workdirs=Workdirs(settings.data_dir, settings.tf_module, s3_state),
     )
 
     async def handle(command: CreateInterview | DestroyInterview) -> None:

@@ -62,7 +62,7 @@ async def run(settings: SchedulerSettings) -> None:
         recorder,
         commands,
         SweepRules(timedelta(seconds=settings.overdue_grace_s), timedelta(seconds=settings.hung_after_s)),
-        LocalStates(settings.data_dir) if settings.data_dir else None,
+        LocalStates(settings.data_dir) if settings.data_dir and not settings.tf_state else None,
     )
     sweeping = asyncio.create_task(_sweep_forever(sweeper, settings.sweep_interval_s, stop))
     log.info("scheduler running", tick_s=settings.tick_s, sweep_interval_s=settings.sweep_interval_s)

@@ -15,3 +15,5 @@ class SchedulerSettings(CommonSettings):
     hung_after_s: float = 300.0
     #: the provisioner's data folder (same machine): enables the orphan and drift sweeps over local states
     data_dir: Path | None = None
+    #: set when the states live in S3 (``PREQUEL_TF_STATE``): the local-state sweeps are then off
+    tf_state: str | None = None

@@ -11,6 +11,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 from prequel_common.tfstate import LocalStates
 
@@ -41,11 +42,48 @@ class WorkspaceVars:
     ide: str
 
 
+@dataclass(frozen=True)
+class S3State:
+    """Where the states live in S3: ``s3://bucket/prefix`` (+ region, + an endpoint for S3-compatible stores)."""
+
+    uri: str
+    region: str = "us-east-1"
+    endpoint_url: str | None = None
+
+    def __post_init__(self) -> None:
+        parsed = urlparse(self.uri)
+        if parsed.scheme != "s3" or not parsed.netloc:
+            raise ValueError(f"PREQUEL_TF_STATE must look like s3://bucket/prefix, not {self.uri!r}")
+
+    def backend(self, interview_id: str) -> dict[str, Any]:
+        parsed = urlparse(self.uri)
+        prefix = parsed.path.strip("/")
+        key = f"{prefix}/{interview_id}/terraform.tfstate" if prefix else f"{interview_id}/terraform.tfstate"
+        config: dict[str, Any] = {
+            "bucket": parsed.netloc,
+            "key": key,
+            "region": self.region,
+            "use_lockfile": True,
+            "encrypt": True,
+        }
+        if self.endpoint_url:
+            config.update(
+                endpoints={"s3": self.endpoint_url},
+                use_path_style=True,
+                skip_credentials_validation=True,
+                skip_requesting_account_id=True,
+                skip_metadata_api_check=True,
+                skip_region_validation=True,
+            )
+        return {"s3": config}
+
+
 class Workdirs:
-    def __init__(self, data_dir: Path, module: Path) -> None:
+    def __init__(self, data_dir: Path, module: Path, s3_state: S3State | None = None) -> None:
         self.root = data_dir / "terraform"
         self.module = module.resolve()
         self._states = LocalStates(data_dir)
+        self._s3_state = s3_state
 
     def path(self, interview_id: str) -> Path:
         return self.root / interview_id
@@ -55,7 +93,7 @@ class Workdirs:
         workdir.mkdir(parents=True, exist_ok=True)
         workdir.chmod(0o700)
         root = {
-            "terraform": {"backend": {"local": {"path": "terraform.tfstate"}}},
+            "terraform": {"backend": self._backend(variables.interview_id)},
             "variable": _VARIABLES,
             # a relative source: Terraform uses the module in place (an absolute path would be copied as a package,
             # which breaks modules that call modules beside them)
@@ -68,6 +106,11 @@ class Workdirs:
         with os.fdopen(fd, "w") as handle:
             json.dump(variables.__dict__, handle)
         return workdir
+
+    def _backend(self, interview_id: str) -> dict[str, Any]:
+        if self._s3_state is not None:
+            return self._s3_state.backend(interview_id)
+        return {"local": {"path": "terraform.tfstate"}}
 
     def _source(self, workdir: Path) -> str:
         relative = os.path.relpath(self.module, workdir.resolve())
