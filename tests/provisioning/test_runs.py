@@ -160,3 +160,15 @@ def test_ten_creates_across_two_workers_all_become_active(tmp_path: Path) -> Non
         logs = {name: (stack.logs / f"{name}.log").read_text() for name in stack.provisioner_names}
         assert all(any(c["operationId"] in text for c in created) for text in logs.values()), "both workers worked"
         assert stack.destroy_all(timeout_s=120) == []
+
+
+def test_an_ide_that_never_answers_fails_the_create_and_is_destroyed(tmp_path: Path) -> None:
+    stack = _stack(tmp_path, "silent-workspace", PREQUEL_READY_TIMEOUT_S="3")
+    with running_stack(stack), stack.client() as http:
+        created = http.post("/api/interviews/create", json=BODY).json()
+        _wait(lambda: _op(http, created["operationId"])["status"] == "failed", 60, "the create to fail")
+        assert _interview(http, created["interviewId"])["status"] == "error"
+        text = "\n".join(http.get(f"/api/operations/{created['operationId']}/logs").json()["logs"])
+        assert "did not answer" in text and "within 3s" in text
+        assert "Cleaning up the partial environment" in text and "Destroy complete!" in text
+    assert not (tmp_path / "provisioner" / "terraform" / created["interviewId"]).exists()
