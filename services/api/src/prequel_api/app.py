@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import HTMLResponse
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
 from prequel_common import bus
 from prequel_common.auth import TokenTable
 from prequel_common.recorder import Recorder
@@ -24,8 +26,7 @@ from prequel_api.ratelimit import RateLimiter
 from prequel_api.routes import challenges, interviews, operations
 from prequel_api.settings import ApiSettings
 
-_HOME = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Prequel Portal</title></head>
-<body><h1>Prequel Portal</h1><p>The API is up: see <a href="/docs">/docs</a>.</p></body></html>"""
+PORTAL = Path(__file__).parent / "portal"
 
 
 def _challenges(settings: ApiSettings) -> LocalChallenges | S3Challenges:
@@ -88,8 +89,10 @@ def create_app(settings: ApiSettings) -> FastAPI:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/", include_in_schema=False, response_class=HTMLResponse)
-    async def home() -> str:
-        return _HOME
+    @app.get("/", include_in_schema=False)
+    async def home() -> FileResponse:
+        return FileResponse(PORTAL / "index.html", headers={"Cache-Control": "no-cache"})
+
+    app.mount("/portal", StaticFiles(directory=PORTAL), name="portal")
 
     return app
