@@ -28,6 +28,9 @@ def s3() -> Iterator[tuple[str, object]]:
         "s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t"
     )
     client.create_bucket(Bucket="interview-states")
+    client.create_bucket(Bucket="challenges")
+    client.put_object(Bucket="challenges", Key="catalog/rust-async/README.md", Body=b"# Rust async challenge\n")
+    client.put_object(Bucket="challenges", Key="catalog/rust-async/src/main.rs", Body=b"fn main() {}\n")
     yield endpoint, client
     server.stop()
 
@@ -42,29 +45,37 @@ def _status(http: object, interview_id: str) -> str:
     return str(next(i["status"] for i in interviews if i["id"] == interview_id))
 
 
-def test_the_state_lives_in_s3_for_the_whole_life_of_an_interview(s3: tuple[str, object], tmp_path: Path) -> None:
+def test_state_and_challenges_in_s3_for_the_whole_life_of_an_interview(s3: tuple[str, object], tmp_path: Path) -> None:
     endpoint, client = s3
     overrides = {
         "PREQUEL_TF_STATE": "s3://interview-states/portal/states",
+        "PREQUEL_CHALLENGES": "s3://challenges/catalog",
         "PREQUEL_S3_ENDPOINT_URL": endpoint,
         **CREDS,
     }
     stack = Stack(data_dir=tmp_path, tokens=f"s3:{TOKEN}", front_port=free_port(), env_overrides=overrides)
     with running_stack(stack), stack.client() as http:
-        created = http.post(
-            "/api/interviews/create",
-            json={"candidateName": "S3 State", "challenge": "python", "autoDestroyMinutes": 30},
-        ).json()
+        listed = http.get("/api/challenges").json()["challenges"]
+        assert listed == [{"id": "rust-async", "name": "Rust Async"}]
+        request = {"candidateName": "S3 State", "challenge": "rust-async", "autoDestroyMinutes": 30}
+        reply = http.post("/api/interviews/create", json=request)
+        assert reply.status_code == 200, reply.text
+        created = reply.json()
         interview_id = created["interviewId"]
         deadline = time.monotonic() + 60
         while _status(http, interview_id) != "active" and time.monotonic() < deadline:
             time.sleep(0.5)
         assert _status(http, interview_id) == "active"
+        work = tmp_path / "provisioner" / "workspaces" / interview_id / "work"
+        assert (work / "README.md").read_text() == "# Rust async challenge\n"
+        assert (work / "src" / "main.rs").exists()
+        assert not (tmp_path / "provisioner" / "challenge-cache" / interview_id).exists(), "the download is removed"
         key = f"portal/states/{interview_id}/terraform.tfstate"
         assert key in _keys(client)
         assert not (tmp_path / "provisioner" / "terraform" / interview_id / "terraform.tfstate").exists()
-        body = client.get_object(Bucket="interview-states", Key=key)["Body"].read()  # type: ignore[attr-defined]
-        assert (b"terraform_data" in body and created["password"].encode() in body) or b"resources" in body
+        state = client.get_object(Bucket="interview-states", Key=key)["Body"].read()  # type: ignore[attr-defined]
+        assert b"terraform_data" in state
+        assert created["password"].encode() not in state, "the password never reaches the state"
         http.post(f"/api/interviews/{interview_id}/destroy")
         deadline = time.monotonic() + 60
         while _status(http, interview_id) != "destroyed" and time.monotonic() < deadline:

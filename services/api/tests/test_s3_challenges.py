@@ -25,7 +25,7 @@ from botocore.exceptions import (
     UnauthorizedSSOTokenError,
 )
 from moto.server import ThreadedMotoServer
-from prequel_api.adapters.s3_challenges import ChallengeSourceUnavailable, S3Challenges, parse_s3_uri
+from prequel_common.challenges_s3 import ChallengeSourceUnavailable, S3Challenges, parse_s3_uri
 
 _AWS_ENV_TO_CLEAR = (
     "AWS_PROFILE",

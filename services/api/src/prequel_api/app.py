@@ -13,11 +13,11 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from prequel_common import bus
 from prequel_common.auth import TokenTable
+from prequel_common.challenges_s3 import S3Challenges
 from prequel_common.recorder import Recorder
 from prequel_common.store import Store
 
 from prequel_api.adapters.challenges import LocalChallenges
-from prequel_api.adapters.s3_challenges import S3Challenges
 from prequel_api.bodylimit import BodyLimitMiddleware
 from prequel_api.deps import Services
 from prequel_api.errors import install_error_handlers

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 from fastapi import Request
 from prequel_common.bus import CommandPublisher
+from prequel_common.challenges_s3 import S3Challenges
 from prequel_common.recorder import Recorder
 
 from prequel_api.adapters.challenges import LocalChallenges
-from prequel_api.adapters.s3_challenges import S3Challenges
 from prequel_api.idempotency import IdempotencyStore
 from prequel_api.ratelimit import RateLimiter
 from prequel_api.settings import ApiSettings

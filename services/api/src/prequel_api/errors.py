@@ -8,9 +8,8 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from prequel_common.challenges_s3 import ChallengeSourceUnavailable
 from starlette.exceptions import HTTPException as StarletteHTTPException
-
-from prequel_api.adapters.s3_challenges import ChallengeSourceUnavailable
 
 log = structlog.get_logger(__name__)
 

@@ -7,11 +7,13 @@ import signal
 
 import structlog
 from prequel_common import bus
+from prequel_common.challenges_s3 import S3Challenges
 from prequel_common.clock import utcnow
 from prequel_common.commands import CreateInterview, DestroyInterview
 from prequel_common.recorder import Recorder
 from prequel_common.store import Store
 
+from prequel_provisioner.adapters.challenge_source import ChallengeSource
 from prequel_provisioner.adapters.terraform import Terraform
 from prequel_provisioner.adapters.workdir import S3State, Workdirs
 from prequel_provisioner.handlers import Context, give_up, handle_create, handle_destroy
@@ -35,6 +37,11 @@ async def run(settings: ProvisionerSettings) -> None:
         recorder=Recorder(store, bus.EventPublisher(js)),
         terraform=Terraform(settings.terraform_bin, settings.data_dir, settings.cancel_grace_s),
         workdirs=Workdirs(settings.data_dir, settings.tf_module, s3_state),
+        challenges=ChallengeSource(
+            settings.challenges_dir,
+            S3Challenges(settings.challenges, endpoint_url=settings.s3_endpoint_url) if settings.challenges else None,
+            settings.data_dir / "challenge-cache",
+        ),
     )
 
     async def handle(command: CreateInterview | DestroyInterview) -> None:

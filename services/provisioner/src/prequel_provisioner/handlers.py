@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from pathlib import Path
 
 import structlog
 from prequel_common import intake
+from prequel_common.challenges_s3 import ChallengeSourceUnavailable
 from prequel_common.clock import iso, utcnow
 from prequel_common.commands import CreateInterview, DestroyInterview
 from prequel_common.models import Interview, Operation, OperationResult
 from prequel_common.recorder import Recorder
 from prequel_common.status import OPERATION_ACTIVE, InterviewStatus, OperationStatus
 
+from prequel_provisioner.adapters.challenge_source import ChallengeSource
 from prequel_provisioner.adapters.ports import free_port
 from prequel_provisioner.adapters.readiness import NotReady, wait_until_ready
 from prequel_provisioner.adapters.terraform import OnLine, RunResult, StopCheck, Terraform
@@ -34,6 +37,7 @@ class Context:
     recorder: Recorder
     terraform: Terraform
     workdirs: Workdirs
+    challenges: ChallengeSource
 
 
 class _Failed(Exception):
@@ -85,7 +89,7 @@ async def _accept_request(ctx: Context, command: CreateInterview) -> bool:
     now = utcnow()
     try:
         intake.check(request, ctx.settings.limits, now)
-        if not (ctx.settings.challenges_dir / request.challenge).is_dir():
+        if not await ctx.challenges.exists(request.challenge):
             raise intake.RequestRejected(f"Unknown challenge '{request.challenge}'")
     except intake.RequestRejected as exc:
         log.warning("create command rejected", reason=str(exc), requested_by=command.requested_by)
@@ -154,9 +158,21 @@ async def _provision(
     ctx: Context, interview: Interview, oplog: OperationLog, should_stop: StopCheck
 ) -> tuple[str, dict[str, float]]:
     _stage(oplog, "Setting up")
-    source = ctx.settings.challenges_dir / interview.challenge
-    if not source.is_dir():
-        raise _Failed(f"Challenge '{interview.challenge}' not found in {ctx.settings.challenges_dir}")
+    try:
+        source = await ctx.challenges.materialize(interview.id, interview.challenge)
+    except ChallengeSourceUnavailable as exc:
+        raise _Failed(f"Challenge files unavailable: {exc}. {exc.hint}") from exc
+    if source is None:
+        raise _Failed(f"Challenge '{interview.challenge}' not found")
+    try:
+        return await _apply(ctx, interview, source, oplog, should_stop)
+    finally:
+        ctx.challenges.release(interview.id)
+
+
+async def _apply(
+    ctx: Context, interview: Interview, source: Path, oplog: OperationLog, should_stop: StopCheck
+) -> tuple[str, dict[str, float]]:
     variables = WorkspaceVars(
         interview_id=interview.id,
         candidate_name=interview.candidate_name,

@@ -16,12 +16,14 @@ class ProvisionerSettings(CommonSettings):
     terraform_bin: str = "terraform"
     tf_module: Path = _REPO / "terraform" / "modules" / "local-workspace"
     challenges_dir: Path = _REPO / "challenges"
+    #: ``s3://bucket/prefix``: take the challenge files from S3 instead (as the api lists them)
+    challenges: str | None = None
     ide: Literal["auto", "jupyterlab", "code-server"] = "auto"
     #: ``s3://bucket/prefix``: keep each interview's state at ``prefix/<interviewId>/terraform.tfstate`` in S3
     #: (locked with ``use_lockfile``); a local state file in the working folder by default
     tf_state: str | None = None
     tf_state_region: str = "us-east-1"
-    #: an S3-compatible endpoint for the state (tests, MinIO); AWS by default
+    #: an S3-compatible endpoint for the state and the challenges (tests, MinIO); AWS by default
     s3_endpoint_url: str | None = None
     #: how many commands one worker runs at once
     concurrency: int = 4

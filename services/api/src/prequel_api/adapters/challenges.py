@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-CHALLENGE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+from prequel_common.intake import CHALLENGE_ID_PATTERN
+
+CHALLENGE_ID = re.compile(CHALLENGE_ID_PATTERN)
 
 
 def display_name(challenge_id: str) -> str:

@@ -37,7 +37,9 @@ from botocore.exceptions import (
     UnauthorizedSSOTokenError,
 )
 
-from .challenges import CHALLENGE_ID
+from prequel_common.intake import CHALLENGE_ID_PATTERN
+
+CHALLENGE_ID = re.compile(CHALLENGE_ID_PATTERN)
 
 T = TypeVar("T")
 
