@@ -94,9 +94,6 @@ class InterviewRepo(_Repo[Interview]):
         allowed = sorted(INTERVIEW_FROM.get(target, frozenset()))
         return await self._move(interview_id, target, allowed, "", False, _camel(fields))
 
-    async def set_fields(self, interview_id: str, **fields: object) -> None:
-        await self._redis.hset(self._key(interview_id), mapping=dict(_pairs(_camel(fields))))
-
 
 class OperationRepo(_Repo[Operation]):
     model = Operation
@@ -158,8 +155,3 @@ class OperationRepo(_Repo[Operation]):
 
 def _camel(fields: dict[str, object]) -> dict[str, object]:
     return {to_camel(k): v for k, v in fields.items()}
-
-
-def _pairs(fields: dict[str, object]) -> list[tuple[str, str]]:
-    flat = encode_fields({k: v for k, v in fields.items() if v is not None})
-    return list(zip(flat[::2], flat[1::2], strict=True))
