@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
+import anyio
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prequel_common import bus
@@ -85,7 +86,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
                 async for event in make(keepalive):
                     yield event
             finally:
-                with contextlib.suppress(Exception):
+                # a client that goes away cancels this generator: the release must not be cancelled with it
+                with anyio.move_on_after(5, shield=True), contextlib.suppress(Exception):
                     await slots.release(user, slot)
 
         return EventSourceResponse(guarded(), headers=SSE_HEADERS)
