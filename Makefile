@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 PACKAGES := -e libs/common -e services/api -e "services/provisioner[local-ide]" -e services/scheduler -e services/events-gateway
 PYPROJECTS := libs/common/pyproject.toml $(wildcard services/*/pyproject.toml) requirements/dev.txt
 
-.PHONY: install run test test-fast lint typecheck tf-check clean
+.PHONY: install run test test-fast lint typecheck tf-check checkov clean
 
 $(STAMP): $(PYPROJECTS)
 	@test -n "$(PYTHON)" || { echo "Python 3.11+ is required (python3, python3.11, ... on PATH)"; exit 1; }
@@ -34,7 +34,20 @@ tf-check:
 	terraform fmt -check -recursive terraform
 	terraform fmt -check -recursive tests/fixtures
 
-test: install lint typecheck tf-check ## every check and every test tier
+# checkov has heavy pinned dependencies: its own venv, so it never clashes with .venv
+CHECKOV_VENV := .venv-checkov
+CHECKOV_VERSION := 3.3.30
+$(CHECKOV_VENV)/.installed:
+	@test -n "$(PYTHON)" || { echo "Python 3.11+ is required (python3, python3.11, ... on PATH)"; exit 1; }
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet "checkov==$(CHECKOV_VERSION)"
+	@touch $@
+
+checkov: $(CHECKOV_VENV)/.installed ## static security checks of terraform/ and the Dockerfiles (0 failed checks)
+	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework terraform --directory terraform
+	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework dockerfile $(addprefix --file ,$(wildcard services/*/Dockerfile))
+
+test: install lint typecheck tf-check checkov ## every check and every test tier
 	$(BIN)/pytest
 
 test-fast: install
