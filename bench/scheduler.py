@@ -78,6 +78,7 @@ async def run_level(pending: int, due: int, window_s: float) -> dict[str, float]
         "PREQUEL_LOG_FORMAT": "json",
         # this benchmark measures the timers; the sweeps (which scan every interview) run on their own period
         "PREQUEL_SWEEP_INTERVAL_S": "3600",
+        "PREQUEL_PORT": str(free_port()),
     }
     servers = [
         Proc(

@@ -2,12 +2,13 @@
 AWS — ``/api/events*`` and live log follows to the events
 gateway, everything else to the api. Streams responses (SSE) unbuffered.
 
-Environment: FRONT_PORT, API_URL, GATEWAY_URL. Development tooling only.
+Environment: FRONT_PORT, API_URL, GATEWAY_URL (comma-separated replicas, taken in turn). Development tooling only.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 from collections.abc import AsyncIterator
 
@@ -34,24 +35,37 @@ def _to_gateway(request: Request) -> bool:
     )
 
 
-def build_app(api_url: str, gateway_url: str) -> Starlette:
+def build_app(api_url: str, gateway_urls: list[str]) -> Starlette:
     client = httpx.AsyncClient(timeout=httpx.Timeout(30.0, read=None), follow_redirects=False)
+    turn = itertools.count()
+
+    def upstreams(request: Request) -> list[str]:
+        """The api, or every gateway replica starting from the next in turn (round robin, then failover)."""
+        if not _to_gateway(request):
+            return [api_url]
+        first = next(turn) % len(gateway_urls)
+        return gateway_urls[first:] + gateway_urls[:first]
 
     async def proxy(request: Request) -> Response:
-        upstream = gateway_url if _to_gateway(request) else api_url
         headers = [(k, v) for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP]
         headers.append(("x-forwarded-for", request.client.host if request.client else ""))
-        outgoing = client.build_request(
-            request.method,
-            upstream + request.url.path,
-            params=request.url.query,
-            headers=headers,
-            content=await request.body(),
-        )
-        try:
-            reply = await client.send(outgoing, stream=True)
-        except httpx.TransportError as exc:
-            return JSONResponse({"error": "Service unavailable", "details": repr(exc)}, status_code=502)
+        content = await request.body()
+        failure: Exception | None = None
+        reply: httpx.Response | None = None
+        for upstream in upstreams(request):
+            outgoing = client.build_request(
+                request.method, upstream + request.url.path, params=request.url.query, headers=headers, content=content
+            )
+            try:
+                reply = await client.send(outgoing, stream=True)
+                break
+            except httpx.ConnectError as exc:  # that replica is down: the next one
+                failure = exc
+            except httpx.TransportError as exc:
+                failure = exc
+                break
+        if reply is None:
+            return JSONResponse({"error": "Service unavailable", "details": repr(failure)}, status_code=502)
 
         async def body() -> AsyncIterator[bytes]:
             async for chunk in reply.aiter_raw():
@@ -73,7 +87,7 @@ def build_app(api_url: str, gateway_url: str) -> Starlette:
 
 
 def main() -> None:
-    app = build_app(os.environ["API_URL"], os.environ["GATEWAY_URL"])
+    app = build_app(os.environ["API_URL"], os.environ["GATEWAY_URL"].split(","))
     uvicorn.run(app, host="127.0.0.1", port=int(os.environ.get("FRONT_PORT", "3000")), log_level="warning")
 
 

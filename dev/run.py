@@ -44,6 +44,7 @@ def main() -> None:
         front_port=int(os.environ.get("PORT", "3000")),
         env_overrides=overrides,
         provisioners=int(os.environ.get("PREQUEL_PROVISIONER_REPLICAS", "1")),
+        gateways=int(os.environ.get("PREQUEL_GATEWAY_REPLICAS", "1")),
     )
     stopping = False
 
@@ -76,13 +77,9 @@ Ctrl-C stops everything (and destroys the interviews still alive).
 """,
             flush=True,
         )
+        stack.supervise(lambda message: print(f"[supervisor] {message}", flush=True))
         while True:
-            for proc in stack.procs.values():
-                if not proc.alive():
-                    code = proc.popen.returncode if proc.popen else None
-                    print(f"{proc.name} exited (code {code}); restarting it — see {proc.log_path}", flush=True)
-                    stack.restart(proc.name)
-            time.sleep(1)
+            time.sleep(3600)
     except KeyboardInterrupt:
         pass
     finally:

@@ -14,8 +14,9 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -117,9 +118,14 @@ class Stack:
     nats_port: int = field(default_factory=free_port)
     redis_port: int = field(default_factory=free_port)
     api_port: int = field(default_factory=free_port)
-    gateway_port: int = field(default_factory=free_port)
     provisioners: int = 1
+    gateways: int = 1
     procs: dict[str, Proc] = field(default_factory=dict)
+    #: processes stopped on purpose: the supervisor leaves them down until :meth:`release`
+    held: set[str] = field(default_factory=set)
+    restarts: list[str] = field(default_factory=list)
+    _lock: threading.RLock = field(default_factory=threading.RLock)
+    _supervising: threading.Event = field(default_factory=threading.Event)
 
     @property
     def url(self) -> str:
@@ -128,6 +134,12 @@ class Stack:
     @property
     def logs(self) -> Path:
         return self.data_dir / "logs"
+
+    @property
+    def gateway_port(self) -> int:
+        port = self.procs[self.gateway_names[0]].port
+        assert port is not None
+        return port
 
     def service_env(self) -> dict[str, str]:
         base = {k: v for k, v in os.environ.items() if not k.startswith("PREQUEL_")}
@@ -142,74 +154,48 @@ class Stack:
         base.update(self.env_overrides)
         return base
 
+    def _service(self, name: str, module: str, env: dict[str, str]) -> Proc:
+        """One service process; every service serves at least /healthz, /readyz and /metrics on its port."""
+        port = self.api_port if name == "api" else free_port()
+        return Proc(
+            name, [sys.executable, "-m", module], {**env, "PREQUEL_PORT": str(port)}, self.logs / f"{name}.log", port
+        )
+
     def _define(self) -> None:
         env = self.service_env()
-        py = sys.executable
         (self.data_dir / "nats").mkdir(parents=True, exist_ok=True)
         (self.data_dir / "redis").mkdir(parents=True, exist_ok=True)
+        nats = [
+            nats_server_binary(),
+            "-js",
+            "-a",
+            "127.0.0.1",
+            "-p",
+            str(self.nats_port),
+            "-sd",
+            str(self.data_dir / "nats"),
+        ]
+        redis = [
+            redis_server_binary(),
+            *("--port", str(self.redis_port), "--bind", "127.0.0.1", "--dir", str(self.data_dir / "redis")),
+            *("--appendonly", "yes", "--appendfsync", "everysec", "--save", ""),
+        ]
+        gateways = [self._service(name, "prequel_gateway", env) for name in self.gateway_names]
         defs = [
-            Proc(
-                "nats",
-                [
-                    nats_server_binary(),
-                    "-js",
-                    "-a",
-                    "127.0.0.1",
-                    "-p",
-                    str(self.nats_port),
-                    "-sd",
-                    str(self.data_dir / "nats"),
-                ],
-                env,
-                self.logs / "nats.log",
-                self.nats_port,
-            ),
-            Proc(
-                "redis",
-                [
-                    redis_server_binary(),
-                    "--port",
-                    str(self.redis_port),
-                    "--bind",
-                    "127.0.0.1",
-                    "--dir",
-                    str(self.data_dir / "redis"),
-                    "--appendonly",
-                    "yes",
-                    "--save",
-                    "",
-                ],
-                env,
-                self.logs / "redis.log",
-                self.redis_port,
-            ),
-            Proc(
-                "api",
-                [py, "-m", "prequel_api"],
-                {**env, "PREQUEL_PORT": str(self.api_port)},
-                self.logs / "api.log",
-                self.api_port,
-            ),
-            Proc(
-                "events-gateway",
-                [py, "-m", "prequel_gateway"],
-                {**env, "PREQUEL_PORT": str(self.gateway_port)},
-                self.logs / "events-gateway.log",
-                self.gateway_port,
-            ),
-            *(
-                Proc(name, [py, "-m", "prequel_provisioner"], env, self.logs / f"{name}.log")
-                for name in self.provisioner_names
-            ),
-            Proc("scheduler", [py, "-m", "prequel_scheduler"], env, self.logs / "scheduler.log"),
+            Proc("nats", nats, env, self.logs / "nats.log", self.nats_port),
+            Proc("redis", redis, env, self.logs / "redis.log", self.redis_port),
+            self._service("api", "prequel_api", env),
+            *gateways,
+            *(self._service(name, "prequel_provisioner", env) for name in self.provisioner_names),
+            self._service("scheduler", "prequel_scheduler", env),
             Proc(
                 "frontdoor",
-                [py, str(REPO / "dev" / "frontdoor.py")],
+                [sys.executable, str(REPO / "dev" / "frontdoor.py")],
                 {
                     **env,
                     "FRONT_PORT": str(self.front_port),
                     "API_URL": f"http://127.0.0.1:{self.api_port}",
-                    "GATEWAY_URL": f"http://127.0.0.1:{self.gateway_port}",
+                    "GATEWAY_URL": ",".join(f"http://127.0.0.1:{g.port}" for g in gateways),
                 },
                 self.logs / "frontdoor.log",
                 self.front_port,
@@ -217,11 +203,17 @@ class Stack:
         ]
         self.procs = {p.name: p for p in defs}
 
+    @staticmethod
+    def _replicas(base: str, count: int) -> list[str]:
+        return [base] if count == 1 else [f"{base}-{n}" for n in range(1, count + 1)]
+
     @property
     def provisioner_names(self) -> list[str]:
-        if self.provisioners == 1:
-            return ["provisioner"]
-        return [f"provisioner-{n}" for n in range(1, self.provisioners + 1)]
+        return self._replicas("provisioner", self.provisioners)
+
+    @property
+    def gateway_names(self) -> list[str]:
+        return self._replicas("events-gateway", self.gateways)
 
     def start(self) -> None:
         self._define()
@@ -239,11 +231,55 @@ class Stack:
             raise
 
     def restart(self, name: str) -> None:
-        proc = self.procs[name]
-        proc.stop()
+        with self._lock:
+            proc = self.procs[name]
+            proc.stop()
+            self._start_one(proc)
+
+    def _start_one(self, proc: Proc) -> None:
         proc.start()
         if proc.port is not None:
             wait_for_port(proc.port, timeout_s=60, proc=proc.popen)
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        """Kill a process as a crash would; a supervised stack starts it again (as ECS does)."""
+        proc = self.procs[name]
+        if proc.popen is not None and proc.alive():
+            proc.popen.send_signal(sig)
+            proc.popen.wait()
+
+    def hold(self, name: str) -> None:
+        """Stop a process on purpose and keep it down (the supervisor leaves it alone) until :meth:`release`."""
+        with self._lock:
+            self.held.add(name)
+            self.procs[name].stop()
+
+    def release(self, name: str) -> None:
+        with self._lock:
+            self.held.discard(name)
+            if not self.procs[name].alive():
+                self._start_one(self.procs[name])
+
+    def supervise(self, report: Callable[[str], None] = print, period_s: float = 0.5) -> None:
+        """Restart any process that dies (except held ones), in a background thread, until :meth:`stop`."""
+        self._supervising.set()
+
+        def loop() -> None:
+            while self._supervising.is_set():
+                with self._lock:
+                    for proc in self.procs.values():
+                        if not self._supervising.is_set() or proc.name in self.held or proc.alive():
+                            continue
+                        code = proc.popen.returncode if proc.popen else None
+                        report(f"{proc.name} exited (code {code}); restarting it - see {proc.log_path}")
+                        self.restarts.append(proc.name)
+                        try:
+                            self._start_one(proc)
+                        except Exception as exc:
+                            report(f"{proc.name} did not come back: {exc!r}; trying again")
+                time.sleep(period_s)
+
+        threading.Thread(target=loop, name="stack-supervisor", daemon=True).start()
 
     def client(self) -> httpx.Client:
         token = self.tokens.split(",")[0].split(":", 1)[1]
@@ -269,10 +305,13 @@ class Stack:
         return left
 
     def stop(self) -> None:
-        for name in ("frontdoor", "scheduler", *self.provisioner_names, "events-gateway", "api", "redis", "nats"):
-            proc = self.procs.get(name)
-            if proc is not None:
-                proc.stop(timeout_s=40 if name.startswith("provisioner") else 10)
+        self._supervising.clear()
+        order = ("frontdoor", "scheduler", *self.provisioner_names, *self.gateway_names, "api", "redis", "nats")
+        with self._lock:
+            for name in order:
+                proc = self.procs.get(name)
+                if proc is not None:
+                    proc.stop(timeout_s=40 if name.startswith("provisioner") else 10)
 
     def reap_workspaces(self) -> list[int]:
         """Last resort: kill any IDE still running from this stack's workspaces; returns the pids killed."""

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 from datetime import timedelta
 
 import nats
+import nats.errors
+import nats.js.errors
 import structlog
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
-from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
+from nats.js.api import DiscardPolicy, PubAck, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import BadRequestError, NotFoundError
 
 from prequel_common.commands import CreateInterview, DestroyInterview
@@ -87,15 +90,51 @@ async def ensure_streams(js: JetStreamContext, events_max_age: timedelta = timed
         await js.update_stream(config)
 
 
+#: publish failures that end when NATS is back (a restart, a leader election, a reconnect)
+_TRANSIENT: tuple[type[BaseException], ...] = (
+    TimeoutError,
+    nats.errors.NoRespondersError,
+    nats.errors.ConnectionReconnectingError,
+    nats.errors.OutboundBufferLimitError,
+    nats.errors.StaleConnectionError,
+    nats.js.errors.NoStreamResponseError,
+    nats.js.errors.ServiceUnavailableError,
+)
+
+
+async def publish_with_retry(
+    js: JetStreamContext, subject: str, payload: bytes, headers: dict[str, str], retry_for_s: float
+) -> PubAck:
+    """Publish to a stream, retrying transient failures for up to ``retry_for_s`` seconds.
+
+    Every message carries a ``Nats-Msg-Id``, so a retry of a publish that reached the stream after all (its ack
+    was lost in a reconnect) is dropped by the stream's dedupe window instead of stored twice."""
+    assert "Nats-Msg-Id" in headers
+    loop = asyncio.get_running_loop()
+    deadline, delay = loop.time() + retry_for_s, 0.1
+    while True:
+        try:
+            return await js.publish(subject, payload, headers=headers, timeout=2.0)
+        except _TRANSIENT as exc:
+            if loop.time() + delay >= deadline:
+                raise
+            log.warning("publish failed; retrying", subject=subject, error=repr(exc), retry_in_s=delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+
 class CommandPublisher:
-    def __init__(self, js: JetStreamContext) -> None:
+    def __init__(self, js: JetStreamContext, retry_for_s: float = 60.0) -> None:
         self._js = js
+        self._retry_for_s = retry_for_s
 
     async def publish(self, command: CreateInterview | DestroyInterview) -> None:
-        await self._js.publish(
+        await publish_with_retry(
+            self._js,
             command.subject,
             command.model_dump_json(by_alias=True).encode(),
-            headers={"Nats-Msg-Id": command.message_id, CORRELATION_HEADER: command.operation_id},
+            {"Nats-Msg-Id": command.message_id, CORRELATION_HEADER: command.operation_id},
+            self._retry_for_s,
         )
 
 
@@ -103,15 +142,15 @@ Event = OperationUpdate | InterviewUpdate | OperationLog | SchedulerEvent
 
 
 class EventPublisher:
-    def __init__(self, js: JetStreamContext) -> None:
+    def __init__(self, js: JetStreamContext, retry_for_s: float = 60.0) -> None:
         self._js = js
+        self._retry_for_s = retry_for_s
 
     async def publish(self, subject: str, event: Event, *, correlation_id: str, msg_id: str | None = None) -> int:
         """Publish one event; returns its stream sequence (the SSE id)."""
-        headers = {CORRELATION_HEADER: correlation_id}
-        if msg_id:
-            headers["Nats-Msg-Id"] = msg_id
-        ack = await self._js.publish(subject, event.model_dump_json(by_alias=True).encode(), headers=headers)
+        headers = {CORRELATION_HEADER: correlation_id, "Nats-Msg-Id": msg_id or f"evt-{uuid.uuid4().hex}"}
+        payload = event.model_dump_json(by_alias=True).encode()
+        ack = await publish_with_retry(self._js, subject, payload, headers, self._retry_for_s)
         return int(ack.seq)
 
 

@@ -7,6 +7,16 @@ import sys
 
 import structlog
 
+#: log fields named as in the API, so one grep for an id or a field name follows it across services
+_CAMEL = {"interview_id": "interviewId", "operation_id": "operationId"}
+
+
+def _api_field_names(logger: object, method: str, event: structlog.types.EventDict) -> structlog.types.EventDict:
+    for snake, camel in _CAMEL.items():
+        if snake in event:
+            event[camel] = event.pop(snake)
+    return event
+
 
 def configure_logging(service: str, level: str = "INFO", fmt: str = "auto") -> None:
     use_console = fmt == "console" or (fmt == "auto" and sys.stderr.isatty())
@@ -14,6 +24,7 @@ def configure_logging(service: str, level: str = "INFO", fmt: str = "auto") -> N
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _api_field_names,
     ]
     renderer: structlog.types.Processor = (
         structlog.dev.ConsoleRenderer() if use_console else structlog.processors.JSONRenderer()

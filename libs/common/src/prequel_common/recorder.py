@@ -10,8 +10,9 @@ import structlog
 from prequel_common.bus import EventPublisher
 from prequel_common.clock import iso, utcnow
 from prequel_common.events import InterviewUpdate, LogLine, OperationLog, OperationUpdate, SchedulerEvent
+from prequel_common.metrics import OPERATIONS_FINISHED
 from prequel_common.models import Interview, Operation
-from prequel_common.status import InterviewStatus, OperationStatus
+from prequel_common.status import OPERATION_FINAL, InterviewStatus, OperationStatus
 from prequel_common.store import Store, Transition
 from prequel_common.subjects import (
     interview_event_subject,
@@ -52,6 +53,8 @@ class Recorder:
     ) -> Transition[Operation]:
         result = await self.store.operations.transition(operation_id, target, only_from=only_from, **fields)
         if result.changed and result.record is not None:
+            if target in OPERATION_FINAL:
+                OPERATIONS_FINISHED.labels(type=str(result.record.type), outcome=str(target)).inc()
             await self.announce_operation(result.record)
         elif not result.already:
             log.info("operation transition refused", operation_id=operation_id, target=target, current=result.previous)

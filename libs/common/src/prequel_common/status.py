@@ -60,6 +60,7 @@ OPERATION_FROM: dict[OperationStatus, frozenset[OperationStatus]] = {
 }
 
 OPERATION_ACTIVE = frozenset({_O.PENDING, _O.RUNNING})
+OPERATION_FINAL = frozenset({_O.COMPLETED, _O.FAILED, _O.CANCELLED})
 
 
 def interview_can_enter(current: InterviewStatus, target: InterviewStatus) -> bool:

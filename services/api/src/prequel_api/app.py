@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from prequel_common import bus
 from prequel_common.auth import TokenTable
 from prequel_common.challenges_s3 import S3Challenges
+from prequel_common.ops import Readiness, RequestMetrics, install_ops
 from prequel_common.recorder import Recorder
 from prequel_common.store import Store
 
@@ -44,10 +45,12 @@ def create_app(settings: ApiSettings) -> FastAPI:
         nc = await bus.connect(settings.nats_url, "prequel-api")
         js = nc.jetstream()
         await bus.ensure_streams(js)
+        app.state.readiness = Readiness(nc, store.redis)
         app.state.services = Services(
             settings=settings,
-            recorder=Recorder(store, bus.EventPublisher(js)),
-            commands=bus.CommandPublisher(js),
+            # a request waits a little for NATS to come back, not a minute: the caller gets an error and may retry
+            recorder=Recorder(store, bus.EventPublisher(js, retry_for_s=10)),
+            commands=bus.CommandPublisher(js, retry_for_s=10),
             challenges=_challenges(settings),
             limiter=RateLimiter(store.redis, settings.redis_prefix),
             idempotency=IdempotencyStore(store.redis, settings.redis_prefix),
@@ -68,6 +71,8 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.state.tokens = TokenTable.parse(settings.api_tokens or "")
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestMetrics)
+    install_ops(app, lambda: getattr(app.state, "readiness", None))
     for module in (interviews, operations, challenges):
         app.include_router(module.router)
 
@@ -84,10 +89,6 @@ def create_app(settings: ApiSettings) -> FastAPI:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-
-    @app.get("/healthz", include_in_schema=False)
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
 
     @app.get("/", include_in_schema=False)
     async def home() -> FileResponse:

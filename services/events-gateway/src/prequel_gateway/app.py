@@ -7,10 +7,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 import anyio
+import structlog
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prequel_common import bus
 from prequel_common.auth import TokenTable
+from prequel_common.ops import Readiness, install_ops
 from prequel_common.store import Store
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
@@ -19,9 +21,12 @@ from prequel_gateway.filters import EventFilter
 from prequel_gateway.hub import Hub
 from prequel_gateway.limits import StreamSlots
 from prequel_gateway.logs import follow_log
+from prequel_gateway.metrics import SSE_CLIENTS, SSE_STREAMS_REFUSED
 from prequel_gateway.settings import GatewaySettings
 from prequel_gateway.snapshot import SharedSnapshot
 from prequel_gateway.stream import StreamDeps, client_stream
+
+log = structlog.get_logger(__name__)
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "Connection": "keep-alive"}
 
@@ -54,6 +59,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         hub = Hub(nc, js, settings.client_queue)
         await hub.start()
         app.state.store = store
+        app.state.readiness = Readiness(nc, store.redis)
+        SSE_CLIENTS.set_function(lambda: hub.client_count)
         snapshot = SharedSnapshot(store.operations.list_active, max_age_s=min(1.0, settings.status_interval_s))
         app.state.deps = StreamDeps(js, hub, settings, snapshot.get)
         app.state.slots = StreamSlots(store.redis, settings.redis_prefix, settings.rate_limit_sse_connections)
@@ -65,27 +72,36 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             await store.redis.aclose()
 
     app = FastAPI(title="Prequel Portal events", version="0.1.0", lifespan=lifespan)
+    install_ops(app, lambda: getattr(app.state, "readiness", None))
 
     async def open_stream(
-        request: Request, make: Callable[[Callable[[], Awaitable[None]]], AsyncIterator[ServerSentEvent | bytes]]
+        request: Request,
+        make: Callable[[Callable[[], Awaitable[None]]], AsyncIterator[ServerSentEvent | bytes]],
+        **about: str | None,
     ) -> Response:
         user = user_of(request, tokens)
         if user is None:
+            SSE_STREAMS_REFUSED.labels(reason="unauthorized").inc()
             return unauthorized()
         slots: StreamSlots = request.app.state.slots
         slot = await slots.acquire(user)
         if slot is None:
+            SSE_STREAMS_REFUSED.labels(reason="too_many_streams").inc()
             limit = settings.rate_limit_sse_connections
             return _error(429, f"Too many open event streams: at most {limit} per user", **{"Retry-After": "5"})
 
         async def keepalive() -> None:
             await slots.refresh(user, slot)
 
+        fields = {"user": user, "path": request.url.path, **{k: v for k, v in about.items() if v}}
+
         async def guarded() -> AsyncIterator[ServerSentEvent | bytes]:
+            log.info("stream opened", **fields)
             try:
                 async for event in make(keepalive):
                     yield event
             finally:
+                log.info("stream closed", **fields)
                 # a client that goes away cancels this generator: the release must not be cancelled with it
                 with anyio.move_on_after(5, shield=True), contextlib.suppress(Exception):
                     await slots.release(user, slot)
@@ -106,7 +122,9 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         def make(keepalive: Callable[[], Awaitable[None]]) -> AsyncIterator[ServerSentEvent | bytes]:
             return client_stream(deps, deps.hub.register(event_filter), cursor, keepalive)
 
-        return await open_stream(request, make)
+        return await open_stream(
+            request, make, interview_id=event_filter.interview_id, operation_id=event_filter.operation_id
+        )
 
     @app.get("/api/operations/{operation_id}/logs", response_model=None)
     async def follow(operation_id: str, request: Request) -> Response:
@@ -118,7 +136,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         if isinstance(cursor, JSONResponse):
             return cursor
         store: Store = request.app.state.store
-        if await store.operations.get(operation_id) is None:
+        operation = await store.operations.get(operation_id)
+        if operation is None:
             return _error(404, f"Operation {operation_id} not found")
         deps: StreamDeps = request.app.state.deps
         start = -1 if cursor is None else cursor
@@ -127,11 +146,6 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             client = deps.hub.register(EventFilter(operation_id=operation_id))
             return follow_log(store, deps.hub, client, operation_id, start, settings.heartbeat_s, keepalive)
 
-        return await open_stream(request, make)
-
-    @app.get("/healthz", include_in_schema=False)
-    async def healthz(request: Request) -> JSONResponse:
-        deps: StreamDeps | None = getattr(request.app.state, "deps", None)
-        return JSONResponse({"status": "ok", "clients": deps.hub.client_count if deps else 0})
+        return await open_stream(request, make, interview_id=operation.interview_id, operation_id=operation_id)
 
     return app

@@ -10,6 +10,7 @@ from prequel_common import bus
 from prequel_common.challenges_s3 import S3Challenges
 from prequel_common.clock import utcnow
 from prequel_common.commands import CreateInterview, DestroyInterview
+from prequel_common.ops import Readiness, serve_ops
 from prequel_common.recorder import Recorder
 from prequel_common.store import Store
 
@@ -17,6 +18,8 @@ from prequel_provisioner.adapters.challenge_source import ChallengeSource
 from prequel_provisioner.adapters.terraform import Terraform
 from prequel_provisioner.adapters.workdir import S3State, Workdirs
 from prequel_provisioner.handlers import Context, give_up, handle_create, handle_destroy
+from prequel_provisioner.lease import Leases
+from prequel_provisioner.metrics import watch_backlog
 from prequel_provisioner.settings import ProvisionerSettings
 from prequel_provisioner.worker import Worker
 
@@ -61,16 +64,19 @@ async def run(settings: ProvisionerSettings) -> None:
         max_deliver=settings.max_deliver,
         on_heartbeat=heartbeat,
         on_give_up=lambda command, attempts, error: give_up(ctx, command, attempts, error),
+        leases=Leases(store.redis, settings.redis_prefix, ttl_s=settings.ack_wait_s),
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    runner = asyncio.create_task(worker.run())
-    await stop.wait()
-    log.info("provisioner stopping")
-    await worker.stop(grace_s=settings.cancel_grace_s)
-    runner.cancel()
-    await asyncio.gather(runner, return_exceptions=True)
+    async with serve_ops(settings.host, settings.port, lambda: Readiness(nc, store.redis)):
+        runner = asyncio.create_task(worker.run())
+        backlog = asyncio.create_task(watch_backlog(js, stop))
+        await stop.wait()
+        log.info("provisioner stopping")
+        await worker.stop(grace_s=settings.cancel_grace_s)
+        runner.cancel()
+        await asyncio.gather(runner, backlog, return_exceptions=True)
     await bus.close(nc)
     await store.redis.aclose()

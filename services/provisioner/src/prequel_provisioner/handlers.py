@@ -40,6 +40,10 @@ class Context:
     challenges: ChallengeSource
 
 
+#: where a create whose worker died may be resumed by another worker
+_RESUMABLE = frozenset({InterviewStatus.INITIALIZING, InterviewStatus.CONFIGURING, InterviewStatus.ACTIVE})
+
+
 class _Failed(Exception):
     """A step failed; the message is for the operation's log."""
 
@@ -48,7 +52,14 @@ class _Cancelled(Exception):
     pass
 
 
-async def _begin(ctx: Context, operation_id: str) -> Operation | None:
+@dataclass(frozen=True)
+class _Begun:
+    operation: Operation
+    #: the operation was already running: its worker died (this worker holds the lease it let expire)
+    resumed: bool
+
+
+async def _begin(ctx: Context, operation_id: str) -> _Begun | None:
     """Move the operation to running; None when it is already finished (duplicate or late command)."""
     now = utcnow()
     moved = await ctx.recorder.operation_to(operation_id, OperationStatus.RUNNING, started_at=now, heartbeat_at=now)
@@ -58,7 +69,14 @@ async def _begin(ctx: Context, operation_id: str) -> Operation | None:
     if not (moved.changed or moved.already):
         log.info("operation already finished; command ignored", status=moved.record.status)
         return None
-    return moved.record
+    if moved.already:
+        await ctx.recorder.log(moved.record, "Resuming after worker loss: the run's previous worker stopped")
+        cleared = await asyncio.to_thread(
+            ctx.workdirs.clear_stale_lock, moved.record.interview_id, ctx.settings.ack_wait_s
+        )
+        if cleared:
+            await ctx.recorder.log(moved.record, "Cleared the state lock the lost worker left behind")
+    return _Begun(moved.record, resumed=moved.already)
 
 
 async def _finish(ctx: Context, operation: Operation, status: OperationStatus, result: OperationResult) -> None:
@@ -111,22 +129,35 @@ async def _accept_request(ctx: Context, command: CreateInterview) -> bool:
 async def handle_create(ctx: Context, command: CreateInterview) -> None:
     if not await _accept_request(ctx, command):
         return
-    operation = await _begin(ctx, command.operation_id)
+    begun = await _begin(ctx, command.operation_id)
     interview = await ctx.recorder.store.interviews.get(command.interview_id)
-    if operation is None or interview is None:
+    if begun is None or interview is None:
         return
-    recorder = ctx.recorder
-    moved = await recorder.interview_to(interview.id, InterviewStatus.INITIALIZING)
-    if not (moved.changed or moved.already):
-        await recorder.log(operation, f"Interview is {moved.previous}: nothing to create")
-        await _finish(ctx, operation, OperationStatus.CANCELLED, OperationResult(success=False, error="interview gone"))
-        return
+    operation, recorder = begun.operation, ctx.recorder
+    if begun.resumed and interview.status in _RESUMABLE:
+        # the worker running this create died past its start: this run takes it over from where it was
+        if interview.status == InterviewStatus.ACTIVE:  # it died between the IDE answering and the final write
+            result = OperationResult(success=True, access_url=interview.access_url, password=interview.password)
+            await _finish(ctx, operation, OperationStatus.COMPLETED, result)
+            return
+    else:
+        moved = await recorder.interview_to(interview.id, InterviewStatus.INITIALIZING)
+        if not (moved.changed or moved.already):
+            await recorder.log(operation, f"Interview is {moved.previous}: nothing to create")
+            failure = OperationResult(success=False, error="interview gone")
+            await _finish(ctx, operation, OperationStatus.CANCELLED, failure)
+            return
+
+    run_deadline = asyncio.get_running_loop().time() + ctx.settings.run_timeout_s
+
+    def timed_out() -> bool:
+        return asyncio.get_running_loop().time() >= run_deadline
 
     async def cancel_reason() -> str | None:
         return await recorder.store.operations.cancel_reason(operation.id)
 
     async def should_stop() -> bool:
-        return await cancel_reason() is not None
+        return timed_out() or await cancel_reason() is not None
 
     async with OperationLog(recorder, operation, [interview.password]) as oplog:
         try:
@@ -146,10 +177,15 @@ async def handle_create(ctx: Context, command: CreateInterview) -> None:
             await _finish(ctx, operation, OperationStatus.COMPLETED, result)
         except (_Cancelled, NotReady) as exc:
             reason = await cancel_reason()
-            if reason is None:  # readiness timeout: a failure, not a cancel
-                await _fail_create(ctx, interview, operation, oplog, str(exc))
-            else:
+            if reason is not None:
                 await _cancel_create(ctx, interview, operation, oplog, reason)
+            elif timed_out():  # a run longer than PREQUEL_RUN_TIMEOUT_S: stopped, and a failure
+                limit = f"{ctx.settings.run_timeout_s:.0f}s"
+                await _fail_create(
+                    ctx, interview, operation, oplog, f"Run timed out after {limit} (PREQUEL_RUN_TIMEOUT_S)"
+                )
+            else:  # readiness timeout: a failure, not a cancel
+                await _fail_create(ctx, interview, operation, oplog, str(exc))
         except _Failed as exc:
             await _fail_create(ctx, interview, operation, oplog, str(exc))
 
@@ -180,7 +216,7 @@ async def _apply(
         challenge_source=str(source),
         password=interview.password,
         auto_destroy_at=iso(interview.auto_destroy_at),
-        port=free_port(),
+        port=ctx.workdirs.recorded_port(interview.id) or free_port(),
         workspace_root=str(ctx.settings.data_dir / "workspaces"),
         ide=ctx.settings.ide,
     )
@@ -256,10 +292,11 @@ async def _terraform_destroy(ctx: Context, interview_id: str, oplog: OperationLo
 
 
 async def handle_destroy(ctx: Context, command: DestroyInterview) -> None:
-    operation = await _begin(ctx, command.operation_id)
+    begun = await _begin(ctx, command.operation_id)
     interview = await ctx.recorder.store.interviews.get(command.interview_id)
-    if operation is None:
+    if begun is None:
         return
+    operation = begun.operation
     if command.reason == "cleanup" and (interview is None or interview.status == InterviewStatus.DESTROYED):
         await _cleanup_orphan(ctx, operation)
         return

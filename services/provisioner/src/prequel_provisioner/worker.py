@@ -19,6 +19,9 @@ from prequel_common.commands import CreateInterview, DestroyInterview, parse_com
 from prequel_common.subjects import COMMANDS_STREAM, PROVISION_SUBJECTS, PROVISIONER_DURABLE
 from pydantic import ValidationError
 
+from prequel_provisioner.lease import Leases
+from prequel_provisioner.metrics import RUNNING
+
 log = structlog.get_logger(__name__)
 
 Handler = Callable[[CreateInterview | DestroyInterview], Awaitable[None]]
@@ -37,11 +40,13 @@ class Worker:
         max_deliver: int,
         on_heartbeat: OnHeartbeat | None = None,
         on_give_up: OnGiveUp | None = None,
+        leases: Leases | None = None,
     ) -> None:
         self._js = js
         self._handle = handle
         self._on_heartbeat = on_heartbeat
         self._on_give_up = on_give_up
+        self._leases = leases
         self._slots = asyncio.Semaphore(concurrency)
         self._ack_wait_s = ack_wait_s
         self._max_deliver = max_deliver
@@ -99,10 +104,20 @@ class Worker:
             return
         structlog.contextvars.bind_contextvars(operation_id=command.operation_id, interview_id=command.interview_id)
         deliveries = msg.metadata.num_delivered
+        if self._leases is not None and not await self._leases.acquire(command.operation_id):
+            # redelivered while the worker running it is alive (its heartbeat was late): leave it to that worker;
+            # if it dies, its lease expires and this command comes back
+            holder = await self._leases.holder(command.operation_id)
+            log.info("operation held by a live worker; command put back", holder=holder, delivery=deliveries)
+            with contextlib.suppress(Exception):
+                await msg.nak(delay=self._ack_wait_s)
+            return
         log.info("command received", type=command.type, delivery=deliveries)
-        heartbeat = asyncio.create_task(self._heartbeat(msg, command))
+        run = asyncio.current_task()
+        heartbeat = asyncio.create_task(self._heartbeat(msg, command, run))
         try:
-            await self._handle(command)
+            with RUNNING.track_inprogress():
+                await self._handle(command)
         except Exception as exc:
             if deliveries >= self._max_deliver:
                 log.exception("command failed on its last delivery; giving up", delivery=deliveries)
@@ -118,14 +133,32 @@ class Worker:
             return
         finally:
             heartbeat.cancel()
-        await msg.ack()
+            if self._leases is not None:
+                with contextlib.suppress(Exception):
+                    await self._leases.release(command.operation_id)
+        try:
+            await msg.ack()
+        except Exception as exc:  # NATS away: the command comes back, finds its operation finished, and is acked
+            log.warning("ack failed; the redelivery will find the operation finished", error=repr(exc))
+            return
         log.info("command done", type=command.type)
 
-    async def _heartbeat(self, msg: Msg, command: CreateInterview | DestroyInterview) -> None:
+    async def _heartbeat(
+        self, msg: Msg, command: CreateInterview | DestroyInterview, run: asyncio.Task[object] | None
+    ) -> None:
         while True:
             await asyncio.sleep(self._ack_wait_s / 3)
             with contextlib.suppress(Exception):
                 await msg.in_progress()
+            if self._leases is not None:
+                with contextlib.suppress(Exception):
+                    if not await self._leases.renew(command.operation_id) and not await self._leases.acquire(
+                        command.operation_id
+                    ):
+                        log.error("lease taken over by another worker; stopping this run")
+                        if run is not None:
+                            run.cancel()
+                        return
             if self._on_heartbeat is not None:
                 with contextlib.suppress(Exception):
                     await self._on_heartbeat(command)

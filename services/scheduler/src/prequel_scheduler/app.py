@@ -15,6 +15,7 @@ from datetime import timedelta
 import structlog
 from prequel_common import bus
 from prequel_common.clock import utcnow
+from prequel_common.ops import Readiness, serve_ops
 from prequel_common.recorder import Recorder
 from prequel_common.store import Store
 from prequel_common.tfstate import LocalStates
@@ -64,15 +65,16 @@ async def run(settings: SchedulerSettings) -> None:
         SweepRules(timedelta(seconds=settings.overdue_grace_s), timedelta(seconds=settings.hung_after_s)),
         LocalStates(settings.data_dir) if settings.data_dir and not settings.tf_state else None,
     )
-    sweeping = asyncio.create_task(_sweep_forever(sweeper, settings.sweep_interval_s, stop))
-    log.info("scheduler running", tick_s=settings.tick_s, sweep_interval_s=settings.sweep_interval_s)
-    while not stop.is_set():
-        try:
-            await tick(recorder, commands)
-        except Exception:
-            log.exception("scheduler tick failed")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), settings.tick_s)
-    await sweeping
+    async with serve_ops(settings.host, settings.port, lambda: Readiness(nc, store.redis)):
+        sweeping = asyncio.create_task(_sweep_forever(sweeper, settings.sweep_interval_s, stop))
+        log.info("scheduler running", tick_s=settings.tick_s, sweep_interval_s=settings.sweep_interval_s)
+        while not stop.is_set():
+            try:
+                await tick(recorder, commands)
+            except Exception:
+                log.exception("scheduler tick failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), settings.tick_s)
+        await sweeping
     await bus.close(nc)
     await store.redis.aclose()

@@ -14,16 +14,18 @@ from prequel_common.recorder import Recorder
 from prequel_common.status import InterviewStatus, OperationStatus
 from prequel_common.store import Timer, TimerKind
 
+from prequel_scheduler.metrics import LATENESS
+
 log = structlog.get_logger(__name__)
 
 
 async def fire(recorder: Recorder, commands: CommandPublisher, timer: Timer) -> None:
-    structlog.contextvars.bind_contextvars(interview_id=timer.interview_id)
-    if timer.kind == TimerKind.START:
-        await _start(recorder, commands, timer)
-    else:
-        await _auto_destroy(recorder, commands, timer)
-    await recorder.store.timers.remove(timer)
+    with structlog.contextvars.bound_contextvars(interview_id=timer.interview_id):
+        if timer.kind == TimerKind.START:
+            await _start(recorder, commands, timer)
+        else:
+            await _auto_destroy(recorder, commands, timer)
+        await recorder.store.timers.remove(timer)
 
 
 async def _start(recorder: Recorder, commands: CommandPublisher, timer: Timer) -> None:
@@ -66,4 +68,6 @@ async def _auto_destroy(recorder: Recorder, commands: CommandPublisher, timer: T
 
 
 def _lateness(timer: Timer) -> float:
-    return round((utcnow() - timer.due).total_seconds(), 3)
+    lateness = (utcnow() - timer.due).total_seconds()
+    LATENESS.labels(kind=str(timer.kind)).observe(max(0.0, lateness))
+    return round(lateness, 3)

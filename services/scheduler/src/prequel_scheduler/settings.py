@@ -8,6 +8,9 @@ from prequel_common.settings import CommonSettings
 
 
 class SchedulerSettings(CommonSettings):
+    #: where /healthz, /readyz and /metrics are served
+    host: str = "127.0.0.1"
+    port: int = 8003
     #: how often due timers are looked for; a timer fires at most this late
     tick_s: float = 0.25
     sweep_interval_s: float = 30.0

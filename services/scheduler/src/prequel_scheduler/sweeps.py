@@ -25,6 +25,8 @@ from prequel_common.recorder import Recorder
 from prequel_common.status import InterviewStatus, OperationStatus, OperationType
 from prequel_common.tfstate import LocalStates
 
+from prequel_scheduler.metrics import SWEEP_REPAIRS
+
 log = structlog.get_logger(__name__)
 _GONE = (InterviewStatus.DESTROYING, InterviewStatus.DESTROYED)
 
@@ -70,7 +72,10 @@ class Sweeper:
                 )
             )
             await self._recorder.scheduler_event(event, msg_id=f"sweep-{repair.kind}-{repair.operation_id}")
-            log.warning("sweep repaired", kind=repair.kind, interview_id=repair.interview_id)
+            SWEEP_REPAIRS.labels(kind=repair.kind).inc()
+            log.warning(
+                "sweep repaired", kind=repair.kind, interview_id=repair.interview_id, operation_id=repair.operation_id
+            )
         return repairs
 
     async def _overdue(self, interviews: list[Interview], now: datetime) -> list[Repair]:

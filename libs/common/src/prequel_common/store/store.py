@@ -6,6 +6,10 @@ from datetime import datetime
 from typing import Any
 
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from prequel_common.clock import iso
 from prequel_common.models import Interview, Operation
@@ -73,9 +77,18 @@ class Store:
         return bool(await self._r.set(f"{self.keys.prefix}:once:{name}", "1", nx=True, ex=ttl_s))
 
     @classmethod
-    def from_url(cls, url: str, prefix: str = "prequel", max_connections: int = 64) -> Store:
-        """A client whose requests queue for a pooled connection under bursts instead of failing."""
-        pool = BlockingConnectionPool.from_url(url, decode_responses=True, max_connections=max_connections, timeout=20)
+    def from_url(cls, url: str, prefix: str = "prequel", max_connections: int = 64, retry_for_s: float = 30.0) -> Store:
+        """A client whose requests queue for a pooled connection under bursts instead of failing, and ride over a
+        Redis restart (a failover, an AOF reload) by retrying for up to about ``retry_for_s`` seconds."""
+        retry = Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=max(1, int(retry_for_s)) + 5)
+        pool = BlockingConnectionPool.from_url(
+            url,
+            decode_responses=True,
+            max_connections=max_connections,
+            timeout=20,
+            retry=retry,
+            retry_on_error=[RedisConnectionError, RedisTimeoutError],
+        )
         return cls(Redis(connection_pool=pool), Keys(prefix))
 
     async def ping(self) -> bool:

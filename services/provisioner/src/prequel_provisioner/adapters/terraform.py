@@ -8,11 +8,13 @@ import ctypes
 import os
 import signal
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from prequel_provisioner.adapters.tf_ui import UiLine, parse_line
+from prequel_provisioner.metrics import TERRAFORM_DURATION
 
 #: a run resumed after its worker died waits for the dying terraform to release the state lock
 LOCK_WAIT = "-lock-timeout=120s"
@@ -77,6 +79,13 @@ class Terraform:
         return await self.run(workdir, args, on_line, should_stop)
 
     async def run(self, workdir: Path, args: list[str], on_line: OnLine, should_stop: StopCheck) -> RunResult:
+        started = time.monotonic()
+        result = await self._run(workdir, args, on_line, should_stop)
+        outcome = "cancelled" if result.cancelled else "ok" if result.returncode == 0 else "failed"
+        TERRAFORM_DURATION.labels(command=args[0], outcome=outcome).observe(time.monotonic() - started)
+        return result
+
+    async def _run(self, workdir: Path, args: list[str], on_line: OnLine, should_stop: StopCheck) -> RunResult:
         proc = await asyncio.create_subprocess_exec(
             self._binary,
             *args,

@@ -9,10 +9,13 @@ import json
 import os
 import shutil
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+import boto3
+from botocore.exceptions import ClientError
 from prequel_common.tfstate import LocalStates
 
 _VARIABLES: dict[str, dict[str, Any]] = {
@@ -77,6 +80,23 @@ class S3State:
             )
         return {"s3": config}
 
+    def key(self, interview_id: str) -> str:
+        return str(self.backend(interview_id)["s3"]["key"])
+
+    def clear_stale_lock(self, interview_id: str, older_than_s: float) -> bool:
+        """Delete the ``use_lockfile`` lock object of a state when it is older than ``older_than_s`` (its holder
+        is gone). True when one was deleted."""
+        s3 = boto3.client("s3", region_name=self.region, endpoint_url=self.endpoint_url)
+        bucket, lock = urlparse(self.uri).netloc, self.key(interview_id) + ".tflock"
+        try:
+            head = s3.head_object(Bucket=bucket, Key=lock)
+        except ClientError:
+            return False
+        if (datetime.now(UTC) - head["LastModified"]).total_seconds() < older_than_s:
+            return False
+        s3.delete_object(Bucket=bucket, Key=lock)
+        return True
+
 
 class Workdirs:
     def __init__(self, data_dir: Path, module: Path, s3_state: S3State | None = None) -> None:
@@ -107,6 +127,14 @@ class Workdirs:
             json.dump(variables.__dict__, handle)
         return workdir
 
+    def recorded_port(self, interview_id: str) -> int | None:
+        """The IDE port of an earlier run of this interview (a resumed run keeps it: Terraform then converges on
+        the environment already there instead of replacing it)."""
+        try:
+            return int(json.loads((self.path(interview_id) / VAR_FILE).read_text())["port"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
     def _backend(self, interview_id: str) -> dict[str, Any]:
         if self._s3_state is not None:
             return self._s3_state.backend(interview_id)
@@ -115,6 +143,13 @@ class Workdirs:
     def _source(self, workdir: Path) -> str:
         relative = os.path.relpath(self.module, workdir.resolve())
         return relative if relative.startswith("..") else f"./{relative}"
+
+    def clear_stale_lock(self, interview_id: str, older_than_s: float) -> bool:
+        """After a worker died: remove the state lock it may have left (S3 ``use_lockfile``; a local state's lock
+        is released by the operating system when its process dies). True when a lock was removed."""
+        if self._s3_state is None:
+            return False
+        return self._s3_state.clear_stale_lock(interview_id, older_than_s)
 
     def has_resources(self, interview_id: str) -> bool:
         return self._states.has_resources(interview_id)
