@@ -45,7 +45,11 @@ interview id).
 `POST /api/interviews/create`. The provisioner validates it exactly as the api does; a valid request creates the
 interview (then follow `interview_update` on its subject); an invalid one is logged and dropped. A message that is
 not a valid command (not JSON, unknown `type`, missing fields) is logged and terminated, never redelivered.
-**Destroying**: prefer `POST /api/interviews/{{id}}/destroy` (it reserves the interview's one destroy operation).
+**Destroying from another service**: publish `DestroyInterview` with an operation id of your choosing (and
+`requestedBy`): the provisioner reserves the interview's one destroy operation exactly as
+`POST /api/interviews/{{id}}/destroy` does; if a destroy is already under way or done, yours is logged and dropped
+(follow the interview's `interview_update` events either way). The commands stream takes only the subjects above:
+a publish to any other `prequel.cmd.…` subject fails at once (no stream answers) instead of waiting forever.
 """
 
 

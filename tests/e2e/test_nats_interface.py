@@ -6,9 +6,10 @@ import asyncio
 import time
 
 import httpx
+import nats.js.errors
 import pytest
 from prequel_common import bus
-from prequel_common.commands import CreateInterview
+from prequel_common.commands import CreateInterview, DestroyInterview
 from prequel_common.intake import InterviewRequest
 from prequel_common.subjects import COMMANDS_STREAM, PROVISIONER_DURABLE, command_subject
 from stack import Stack
@@ -70,4 +71,41 @@ def test_garbage_is_terminated_and_a_valid_command_creates_an_interview(stack: S
     provisioner_log = (stack.logs / "provisioner.log").read_text()
     assert provisioner_log.count("malformed command dropped") >= 2
     assert "create command rejected" in provisioner_log and "autoDestroyMinutes must be between" in provisioner_log
-    assert http.post("/api/interviews/int-fromnats0001/destroy").status_code == 200
+    _destroy_over_nats(stack, http, "int-fromnats0001")
+
+
+def _destroy_over_nats(stack: Stack, http: httpx.Client, interview_id: str) -> None:
+    """Another service destroys the interview by publishing DestroyInterview with an operation id of its own; a
+    second destroy for the same interview is refused, as over HTTP."""
+    first = DestroyInterview(operation_id="op-natsdestroy01", interview_id=interview_id, requested_by="ats-sync")
+    second = DestroyInterview(operation_id="op-natsdestroy02", interview_id=interview_id, requested_by="ats-sync")
+    asyncio.run(_publish(stack, [(c.subject, c.model_dump_json(by_alias=True).encode()) for c in (first, second)]))
+    deadline = time.monotonic() + 60
+    status = None
+    while time.monotonic() < deadline:
+        status = next(i for i in http.get("/api/interviews").json()["interviews"] if i["id"] == interview_id)["status"]
+        if status == "destroyed":
+            break
+        time.sleep(0.5)
+    assert status == "destroyed"
+    destroy = http.get("/api/operations/op-natsdestroy01").json()
+    assert destroy["type"] == "destroy" and destroy["status"] == "completed" and destroy["createdBy"] == "ats-sync"
+    assert http.get("/api/operations/op-natsdestroy02").status_code == 404, "one destroy per interview"
+    assert http.post(f"/api/interviews/{interview_id}/destroy").status_code == 409
+
+
+def test_a_command_on_a_subject_no_service_consumes_is_refused_at_once(stack: Stack) -> None:
+    async def publish() -> BaseException | None:
+        nc = await bus.connect(f"nats://127.0.0.1:{stack.nats_port}", "another-service")
+        try:
+            await nc.jetstream().publish("prequel.cmd.nobody.listens", b"{}", timeout=5)
+        except Exception as exc:
+            return exc
+        finally:
+            await bus.close(nc)
+        return None
+
+    started = time.monotonic()
+    refused = asyncio.run(publish())
+    assert isinstance(refused, nats.js.errors.NoStreamResponseError), refused
+    assert time.monotonic() - started < 4, "refused at once, not after a timeout"

@@ -47,8 +47,13 @@ class CreateInterview(_Command):
 
 
 class DestroyInterview(_Command):
+    """Destroy an interview. Another internal service may publish it with an operation id of its own choosing:
+    the provisioner then reserves the interview's one destroy as the api does (a second destroy is refused)."""
+
     type: Literal["destroy"] = "destroy"
     reason: Literal["requested", "auto_destroy", "cleanup"] = "requested"
+    #: who asks, for ``createdBy`` (a destroy from another service)
+    requested_by: str | None = Field(default=None, max_length=100)
 
     @property
     def subject(self) -> str:

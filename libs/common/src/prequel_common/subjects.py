@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 COMMANDS_STREAM = "PREQUEL_COMMANDS"
-COMMANDS_SUBJECTS = "prequel.cmd.>"
+#: the stream takes only subjects a service consumes: a publish anywhere else under prequel.cmd fails at once
 PROVISION_SUBJECTS = "prequel.cmd.provision.>"
+COMMANDS_SUBJECTS = PROVISION_SUBJECTS
 PROVISIONER_DURABLE = "provisioner"
 
 EVENTS_STREAM = "PREQUEL_EVENTS"

@@ -38,6 +38,7 @@ async def run(settings: ProvisionerSettings) -> None:
     ctx = Context(
         settings=settings,
         recorder=Recorder(store, bus.EventPublisher(js)),
+        commands=bus.CommandPublisher(js),
         terraform=Terraform(settings.terraform_bin, settings.data_dir, settings.cancel_grace_s),
         workdirs=Workdirs(settings.data_dir, settings.tf_module, s3_state),
         challenges=ChallengeSource(

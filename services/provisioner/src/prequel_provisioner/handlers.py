@@ -12,9 +12,11 @@ from pathlib import Path
 
 import structlog
 from prequel_common import intake
+from prequel_common.bus import CommandPublisher
 from prequel_common.challenges_s3 import ChallengeSourceUnavailable
 from prequel_common.clock import iso, utcnow
 from prequel_common.commands import CreateInterview, DestroyInterview
+from prequel_common.lifecycle import DestroyRequested, request_destroy
 from prequel_common.models import Interview, Operation, OperationResult
 from prequel_common.recorder import Recorder
 from prequel_common.status import OPERATION_ACTIVE, InterviewStatus, OperationStatus
@@ -35,6 +37,7 @@ log = structlog.get_logger(__name__)
 class Context:
     settings: ProvisionerSettings
     recorder: Recorder
+    commands: CommandPublisher
     terraform: Terraform
     workdirs: Workdirs
     challenges: ChallengeSource
@@ -291,7 +294,27 @@ async def _terraform_destroy(ctx: Context, interview_id: str, oplog: OperationLo
     return True
 
 
+async def _accept_destroy(ctx: Context, command: DestroyInterview) -> bool:
+    """A destroy published by another service, with an operation id we have not seen: reserve the interview's
+    destroy exactly as the api does. True when this delivery should run the destroy (a copy of the command that
+    the reservation publishes is then dropped by JetStream's dedupe, or finds the operation taken or finished)."""
+    if await ctx.recorder.store.operations.get(command.operation_id) is not None:
+        return True
+    outcome = await request_destroy(
+        ctx.recorder,
+        ctx.commands,
+        command.interview_id,
+        operation_id=command.operation_id,
+        reason=command.reason,
+        created_by=command.requested_by or "nats",
+    )
+    log.info("destroy command from another service", outcome=type(outcome).__name__)
+    return isinstance(outcome, DestroyRequested)
+
+
 async def handle_destroy(ctx: Context, command: DestroyInterview) -> None:
+    if not await _accept_destroy(ctx, command):
+        return
     begun = await _begin(ctx, command.operation_id)
     interview = await ctx.recorder.store.interviews.get(command.interview_id)
     if begun is None:
