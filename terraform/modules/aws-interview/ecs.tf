@@ -1,6 +1,6 @@
 resource "aws_cloudwatch_log_group" "ide" {
   #checkov:skip=CKV_AWS_338:deleted with the interview; the retention only bounds what a failed destroy leaves behind
-  name              = "/prequel/interviews/${var.interview_id}"
+  name              = "/${local.platform.name}/interviews/${var.interview_id}"
   retention_in_days = 30
   kms_key_id        = local.platform.kms_key_arn
   tags              = local.tags
