@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import shlex
@@ -21,12 +22,38 @@ def _unquote(value: Any) -> Any:
     return value
 
 
+def clean(value: Any) -> Any:
+    """A parsed HCL value with quotes dropped and python-hcl2's block markers removed, recursively."""
+    if isinstance(value, dict):
+        return {_unquote(k): clean(v) for k, v in value.items() if k != "__is_block__"}
+    if isinstance(value, list):
+        return [clean(v) for v in value]
+    return _unquote(value)
+
+
+@functools.cache
+def load(path: Path) -> dict[str, Any]:
+    with path.open() as handle:
+        parsed = hcl2.load(handle)
+    assert isinstance(parsed, dict)
+    return parsed
+
+
+def resources(module: Path, kind: str = "resource") -> dict[str, dict[str, Any]]:
+    """``{"<type>.<name>": body}`` of every resource (or data source, with kind="data") of a module."""
+    found: dict[str, dict[str, Any]] = {}
+    for path in sorted(module.glob("*.tf")):
+        for block in clean(load(path)).get(kind, []):
+            for rtype, named in block.items():
+                for name, body in named.items():
+                    found[f"{rtype}.{name}"] = body
+    return found
+
+
 def _blocks(module: Path, kind: str) -> dict[str, dict[str, Any]]:
     found: dict[str, dict[str, Any]] = {}
     for path in sorted(module.glob("*.tf")):
-        with path.open() as handle:
-            parsed = hcl2.load(handle)
-        for block in parsed.get(kind, []):
+        for block in load(path).get(kind, []):
             for label, body in block.items():
                 name = _unquote(label)
                 assert name not in found, f"{kind} {name} declared twice in {module}"
