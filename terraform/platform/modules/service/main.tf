@@ -9,40 +9,39 @@ locals {
     "import urllib.request; urllib.request.urlopen('http://127.0.0.1:${var.port}/healthz', timeout=2)",
   ]
 
-  container = merge(
-    {
-      name                   = var.name
-      image                  = var.image
-      essential              = true
-      readonlyRootFilesystem = true
-      portMappings           = [{ containerPort = var.port, protocol = "tcp" }]
-      environment            = [for k in sort(keys(var.environment)) : { name = k, value = var.environment[k] }]
-      secrets                = [for k in sort(keys(var.secrets)) : { name = k, valueFrom = var.secrets[k] }]
-      mountPoints = concat(
-        [for volume, path in local.volumes : { sourceVolume = volume, containerPath = path, readOnly = false }],
-        var.efs_volume == null ? [] : [{ sourceVolume = "efs", containerPath = var.efs_volume.container_path, readOnly = false }],
-      )
-      linuxParameters = { initProcessEnabled = true }
-      healthCheck = {
-        command     = coalesce(var.health_check_command, local.default_health_check)
-        interval    = 15
-        timeout     = 5
-        retries     = 3
-        startPeriod = 30
+  # entryPoint, command and user stay null (left out by ECS) unless given
+  container = {
+    name                   = var.name
+    image                  = var.image
+    essential              = true
+    entryPoint             = var.entry_point
+    command                = var.command
+    user                   = var.user
+    readonlyRootFilesystem = true
+    portMappings           = [{ containerPort = var.port, protocol = "tcp" }]
+    environment            = [for k in sort(keys(var.environment)) : { name = k, value = var.environment[k] }]
+    secrets                = [for k in sort(keys(var.secrets)) : { name = k, valueFrom = var.secrets[k] }]
+    mountPoints = concat(
+      [for volume, path in local.volumes : { sourceVolume = volume, containerPath = path, readOnly = false }],
+      [for efs in var.efs_volume == null ? [] : [var.efs_volume] : { sourceVolume = "efs", containerPath = efs.container_path, readOnly = false }],
+    )
+    linuxParameters = { initProcessEnabled = true }
+    healthCheck = {
+      command     = var.health_check_command != null ? var.health_check_command : local.default_health_check
+      interval    = 15
+      timeout     = 5
+      retries     = 3
+      startPeriod = 30
+    }
+    logConfiguration = {
+      logDriver = "awslogs"
+      options = {
+        awslogs-group         = aws_cloudwatch_log_group.this.name
+        awslogs-region        = var.region
+        awslogs-stream-prefix = var.name
       }
-      logConfiguration = {
-        logDriver = "awslogs"
-        options = {
-          awslogs-group         = aws_cloudwatch_log_group.this.name
-          awslogs-region        = var.region
-          awslogs-stream-prefix = var.name
-        }
-      }
-    },
-    var.entry_point == null ? {} : { entryPoint = var.entry_point },
-    var.command == null ? {} : { command = var.command },
-    var.user == null ? {} : { user = var.user },
-  )
+    }
+  }
 }
 
 resource "aws_cloudwatch_log_group" "this" {
