@@ -52,7 +52,7 @@ variable "image_tag" {
 }
 
 variable "alb_ingress_cidrs" {
-  description = "Who may reach the ALB on 443 (the portal and the candidates' IDEs)."
+  description = "Who may reach the ALB on 443 (the portal, the candidates' IDEs). If you narrow it, keep the NAT gateways' addresses: the provisioner polls each new IDE through the ALB."
   type        = list(string)
   default     = ["0.0.0.0/0"]
 }

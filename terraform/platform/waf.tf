@@ -1,4 +1,5 @@
-# WAF on the ALB: AWS's known-bad-inputs (Log4j and friends) and IP-reputation rule groups, and a per-IP rate limit.
+# WAF on the ALB: AWS's known-bad-inputs (Log4j and friends) and IP-reputation rule groups, and a per-IP rate limit
+# on the portal host.
 # The broad common rule set is left out on purpose: its body-size and user-agent rules break code-server sessions.
 resource "aws_wafv2_web_acl" "this" {
   name  = var.name
@@ -52,10 +53,27 @@ resource "aws_wafv2_web_acl" "this" {
     action {
       block {}
     }
+    # the portal host only: the IDEs are chatty, and the provisioner polls each new IDE through the ALB from the
+    # NAT's address while it waits for it
     statement {
       rate_based_statement {
         limit              = 3000
         aggregate_key_type = "IP"
+        scope_down_statement {
+          byte_match_statement {
+            search_string         = var.domain
+            positional_constraint = "EXACTLY"
+            field_to_match {
+              single_header {
+                name = "host"
+              }
+            }
+            text_transformation {
+              priority = 0
+              type     = "LOWERCASE"
+            }
+          }
+        }
       }
     }
     visibility_config {
