@@ -54,4 +54,4 @@ test-fast: install
 	$(BIN)/pytest -m "not e2e"
 
 clean:
-	rm -rf $(VENV) .run .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-checkov .run .pytest_cache .mypy_cache .ruff_cache

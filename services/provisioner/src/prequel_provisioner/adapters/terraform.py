@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import fcntl
 import os
 import signal
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,6 +50,8 @@ class Terraform:
         self._poll = poll_s
         cache = data_dir / "plugin-cache"
         cache.mkdir(parents=True, exist_ok=True)
+        self._cache_lock_fd = os.open(data_dir / "plugin-cache.lock", os.O_CREAT | os.O_RDWR, 0o600)
+        self._init_lock = asyncio.Lock()
         self._cli_config = data_dir / "terraformrc"
         self._cli_config.write_text(
             f'plugin_cache_dir = "{cache}"\nplugin_cache_may_break_dependency_lock_file = true\n'
@@ -63,7 +66,24 @@ class Terraform:
         return env
 
     async def init(self, workdir: Path, on_line: OnLine, should_stop: StopCheck) -> RunResult:
-        return await self.run(workdir, ["init", "-input=false", "-no-color", "-json"], on_line, should_stop)
+        # Terraform's plugin cache is not safe for concurrent installs: one init at a time per cache, across
+        # every worker process sharing the data folder
+        async with self._cache_lock():
+            return await self.run(workdir, ["init", "-input=false", "-no-color", "-json"], on_line, should_stop)
+
+    @contextlib.asynccontextmanager
+    async def _cache_lock(self) -> AsyncIterator[None]:
+        async with self._init_lock:
+            while True:
+                try:
+                    fcntl.flock(self._cache_lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    await asyncio.sleep(0.05)
+            try:
+                yield
+            finally:
+                fcntl.flock(self._cache_lock_fd, fcntl.LOCK_UN)
 
     async def plan(self, workdir: Path, var_file: str, on_line: OnLine, should_stop: StopCheck) -> RunResult:
         args = ["plan", "-input=false", "-no-color", "-json", LOCK_WAIT, f"-var-file={var_file}", "-out=tfplan"]
