@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 PACKAGES := -e libs/common -e services/api -e "services/provisioner[local-ide]" -e services/scheduler -e services/events-gateway
 PYPROJECTS := libs/common/pyproject.toml $(wildcard services/*/pyproject.toml) requirements/dev.txt
 
-.PHONY: install run test test-fast lint typecheck tf-check checkov clean
+.PHONY: install run test test-fast lint typecheck tf-check checkov bench clean
 
 $(STAMP): $(PYPROJECTS)
 	@test -n "$(PYTHON)" || { echo "Python 3.11+ is required (python3, python3.11, ... on PATH)"; exit 1; }
@@ -52,6 +52,10 @@ test: install lint typecheck tf-check checkov ## every check and every test tier
 
 test-fast: install
 	$(BIN)/pytest -m "not e2e"
+
+bench: install ## every benchmark; writes bench/results.md and bench/charts/*.png
+	$(BIN)/python -m pip install --quiet -r requirements/bench.txt
+	$(BIN)/python bench/report.py
 
 clean:
 	rm -rf $(VENV) .venv-checkov .run .pytest_cache .mypy_cache .ruff_cache

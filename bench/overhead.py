@@ -23,9 +23,11 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "dev"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from prequel_provisioner.adapters.ports import free_port as ide_port
 from prequel_provisioner.adapters.workdir import VAR_FILE, Workdirs, WorkspaceVars
+from results_file import emit, markdown_table
 from stack import REPO, Stack, free_port, running_stack
 
 TOKEN = "bench-token-0123456789abcdef"
@@ -113,15 +115,21 @@ def main() -> None:
     applied = statistics.median(a for a, _ in raw)
     ready = statistics.median(r for _, r in raw)
     through = statistics.median(system)
-    print(
-        f"\nOrchestration overhead — {os.cpu_count()} cores, {time.strftime('%Y-%m-%d')}, median of {args.runs} runs\n"
+    rows = [
+        {"what": "raw terraform init + plan + apply (local module)", "seconds": applied},
+        {"what": "raw, plus waiting for the IDE to answer", "seconds": ready},
+        {"what": "POST create -> active, whole system", "seconds": through},
+        {"what": "overhead (system - raw with IDE wait)", "seconds": through - ready},
+    ]
+    table = markdown_table(["what", "median s"], ["l", "r"], [[r["what"], f"{r['seconds']:.2f}"] for r in rows])
+    emit(
+        "overhead",
+        title=f"Orchestration overhead, median of {args.runs} runs",
+        command=f"bench/overhead.py --runs {args.runs}",
+        table=table,
+        rows=rows,
+        notes="Target: overhead <= 0.3 s.",
     )
-    print("| what | median s |")
-    print("|---|---:|")
-    print(f"| raw terraform init + plan + apply (local module) | {applied:.2f} |")
-    print(f"| raw, plus waiting for the IDE to answer | {ready:.2f} |")
-    print(f"| POST create -> `active`, whole system | {through:.2f} |")
-    print(f"| **overhead** (system - raw with IDE wait) | **{through - ready:.2f}** |")
 
 
 if __name__ == "__main__":

@@ -24,11 +24,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "dev"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from prequel_common import bus
 from prequel_common.intake import InterviewRequest, new_records
 from prequel_common.store import Store
 from prequel_common.store.codec import encode
+from results_file import emit, markdown_table
 from stack import Proc, free_port, nats_server_binary, redis_server_binary, wait_for_port
 
 
@@ -147,17 +149,26 @@ async def main() -> None:
     parser.add_argument("--window", type=float, default=20.0)
     args = parser.parse_args()
     rows = [await run_level(n, args.due, args.window) for n in args.pending]
-    print(
-        f"\nScheduler lateness — {os.cpu_count()} cores, {time.strftime('%Y-%m-%d')}, {args.due} timers due "
-        f"over {args.window:.0f} s among the pending ones, tick 0.25 s\n"
+    body = [
+        [
+            f"{r['pending']:,}",
+            f"{r['fired']:.0f}%",
+            f"{r['p50']:.0f}",
+            f"{r['p99']:.0f}",
+            f"{r['max']:.0f}",
+            f"{r['rss_mb']:.0f}",
+        ]
+        for r in rows
+    ]
+    header = ["pending timers", "fired", "p50 ms", "p99 ms", "max ms", "scheduler RSS MB"]
+    emit(
+        "scheduler",
+        title=f"Scheduler lateness, {args.due} timers due over {args.window:.0f} s among the pending ones, tick 0.25 s",
+        command=f"bench/scheduler.py --pending {' '.join(str(n) for n in args.pending)}",
+        table=markdown_table(header, ["r"] * 6, body),
+        rows=rows,
+        notes="Target: p99 <= 1 s. Lateness = scheduled_start event received - due time.",
     )
-    print("| pending timers | fired | p50 ms | p99 ms | max ms | scheduler RSS MB |")
-    print("|---:|---:|---:|---:|---:|---:|")
-    for r in rows:
-        print(
-            f"| {r['pending']:,} | {r['fired']:.0f}% | {r['p50']:.0f} | {r['p99']:.0f} | {r['max']:.0f} "
-            f"| {r['rss_mb']:.0f} |"
-        )
 
 
 if __name__ == "__main__":
