@@ -8,9 +8,10 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 import redis
@@ -24,30 +25,46 @@ STAMPED = re.compile(r"^\[\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z\] ")
 ISO_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 
 
-@pytest.fixture(scope="module")
-def client(nats_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    challenges = tmp_path_factory.mktemp("challenges")
+@contextmanager
+def _running_api(
+    nats_url: str, redis_url: str, challenges_root: Path, env: Literal["development", "production"]
+) -> Iterator[TestClient]:
+    challenges = challenges_root / "challenges"
     for name in ("python", "data-science"):
-        (challenges / name).mkdir()
+        (challenges / name).mkdir(parents=True)
     (challenges / "README.md").write_text("a file, not a challenge")
     prefix = f"apitest-{uuid.uuid4().hex[:8]}"
     settings = ApiSettings(
         nats_url=nats_url,
         redis_url=redis_url,
         api_tokens=f"tester:{TOKEN}",
-        env="development",
+        env=env,
         redis_prefix=prefix,
         challenges_dir=Path(challenges),
         # the rate limits have tests of their own (test_limits.py); here they must not get in the way
         rate_limit_creates_per_minute=10_000,
         rate_limit_queries_per_minute=10_000,
     )
-    with TestClient(create_app(settings)) as test_client:
+    try:
+        with TestClient(create_app(settings)) as test_client:
+            yield test_client
+    finally:
+        cleanup = redis.Redis.from_url(redis_url)
+        for key in cleanup.scan_iter(f"{prefix}:*"):
+            cleanup.delete(key)
+        cleanup.close()
+
+
+@pytest.fixture(scope="module")
+def client(nats_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    with _running_api(nats_url, redis_url, tmp_path_factory.mktemp("dev"), "development") as test_client:
         yield test_client
-    cleanup = redis.Redis.from_url(redis_url)
-    for key in cleanup.scan_iter(f"{prefix}:*"):
-        cleanup.delete(key)
-    cleanup.close()
+
+
+@pytest.fixture(scope="module")
+def production_client(nats_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    with _running_api(nats_url, redis_url, tmp_path_factory.mktemp("prod"), "production") as test_client:
+        yield test_client
 
 
 def iso(dt: datetime) -> str:
@@ -190,11 +207,21 @@ def test_create_with_another_zone_is_stored_in_utc(client: TestClient) -> None:
     [
         lambda: {"candidateName": "x" * 100},
         lambda: {"candidateName": "Zoë Ñúñez-O'Brien 李"},
+        lambda: {"candidateName": "Zoe\u0301 Nu\u0303n\u0303ez"},
+        lambda: {"candidateName": "山田\u3000太郎"},
         lambda: {"autoDestroyMinutes": 30},
         lambda: {"autoDestroyMinutes": 240},
         lambda: {"scheduledAt": _now_plus(days=89)},
     ],
-    ids=["name of 100 chars", "unicode name", "30 minutes", "240 minutes", "89 days ahead"],
+    ids=[
+        "name of 100 chars",
+        "unicode name",
+        "combining accents",
+        "ideographic space inside",
+        "30 minutes",
+        "240 minutes",
+        "89 days ahead",
+    ],
 )
 def test_limits_are_inclusive(client: TestClient, overrides: Callable[[], dict[str, Any]]) -> None:
     values = overrides()
@@ -215,6 +242,20 @@ BAD_BODIES: dict[str, Any] = {
     "blank name": {**VALID, "candidateName": "   "},
     "name of 101 chars": {**VALID, "candidateName": "x" * 101},
     "control character in name": {**VALID, "candidateName": "Jane\u0007Smith"},
+    "tab in name": {**VALID, "candidateName": "Jane\tSmith"},
+    "zero-width space in name": {**VALID, "candidateName": "Jane\u200bSmith"},
+    "only zero-width spaces": {**VALID, "candidateName": "\u200b\u200b\u200b"},
+    "zero-width joiner in name": {**VALID, "candidateName": "Jane\u200dSmith"},
+    "bidi override in name": {**VALID, "candidateName": "Jane \u202enhoJ"},
+    "bidi isolate in name": {**VALID, "candidateName": "\u2066Jane\u2069"},
+    "byte order mark in name": {**VALID, "candidateName": "\ufeffJane"},
+    "line separator in name": {**VALID, "candidateName": "Jane\u2028Smith"},
+    "paragraph separator in name": {**VALID, "candidateName": "Jane\u2029Smith"},
+    "only combining marks": {**VALID, "candidateName": "\u0301\u0308"},
+    "only hangul fillers": {**VALID, "candidateName": "\u3164\u3164"},
+    "only a braille blank": {**VALID, "candidateName": "\u2800"},
+    "only no-break spaces": {**VALID, "candidateName": "\u00a0\u00a0"},
+    "candidateName a number": {**VALID, "candidateName": 42},
     "unknown challenge": {**VALID, "challenge": "cobol"},
     "challenge ../etc": {**VALID, "challenge": "../etc"},
     "missing challenge": {"candidateName": "Jane Smith", "autoDestroyMinutes": 60},
@@ -225,12 +266,92 @@ BAD_BODIES: dict[str, Any] = {
     "autoDestroyMinutes 60.5": {**VALID, "autoDestroyMinutes": 60.5},
     "scheduledAt without zone": {**VALID, "scheduledAt": "2030-01-15T14:00:00"},
     "scheduledAt garbage": {**VALID, "scheduledAt": "tomorrow"},
+    "scheduledAt a date without time": {**VALID, "scheduledAt": "2030-01-15"},
+    "scheduledAt epoch seconds": {**VALID, "scheduledAt": 1893456000},
+    "scheduledAt epoch milliseconds": {**VALID, "scheduledAt": 1893456000000},
+    "scheduledAt epoch with a fraction": {**VALID, "scheduledAt": 1893456000.5},
+    "scheduledAt epoch seconds as a string": {**VALID, "scheduledAt": "1893456000"},
+    "scheduledAt true": {**VALID, "scheduledAt": True},
+    "scheduledAt an object": {**VALID, "scheduledAt": {"at": "2030-01-15T14:00:00Z"}},
 }
 
 
 @pytest.mark.parametrize("body", list(BAD_BODIES.values()), ids=list(BAD_BODIES))
 def test_bad_create_bodies_are_400(client: TestClient, body: dict[str, Any]) -> None:
-    _assert_rejected(client, client.post("/api/interviews/create", json=body, headers=AUTH))
+    _assert_rejected(client, lambda: client.post("/api/interviews/create", json=body, headers=AUTH))
+
+
+@pytest.mark.parametrize("body", list(BAD_BODIES.values()), ids=list(BAD_BODIES))
+def test_bad_create_bodies_are_400_without_details_in_production(
+    production_client: TestClient, body: dict[str, Any]
+) -> None:
+    _assert_rejected(
+        production_client,
+        lambda: production_client.post("/api/interviews/create", json=body, headers=AUTH),
+        development=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "field"),
+    [
+        ("Jane\u200bSmith", "candidateName"),
+        ("\u3164", "candidateName"),
+    ],
+    ids=["zero-width space", "only a filler"],
+)
+def test_a_refused_name_says_which_field(client: TestClient, name: str, field: str) -> None:
+    response = client.post("/api/interviews/create", json={**VALID, "candidateName": name}, headers=AUTH)
+    assert response.status_code == 400
+    assert response.json()["error"].startswith(f"Invalid request: {field}: ")
+
+
+@pytest.mark.parametrize(
+    ("seconds_ago", "accepted"),
+    [(30, True), (45, True), (75, False), (3600, False)],
+    ids=["30 s ago: clock skew", "45 s ago: clock skew", "75 s ago: past", "an hour ago: past"],
+)
+def test_scheduled_at_allows_one_minute_of_clock_skew(client: TestClient, seconds_ago: int, accepted: bool) -> None:
+    body = {**VALID, "scheduledAt": _now_plus(seconds=-seconds_ago)}
+    if accepted:
+        response = client.post("/api/interviews/create", json=body, headers=AUTH)
+        assert response.status_code == 200, response.text
+        assert interview(client, response.json()["interviewId"])["status"] == "initializing"  # starts now
+    else:
+        refused = _assert_rejected(client, lambda: client.post("/api/interviews/create", json=body, headers=AUTH))
+        assert refused["error"] == "scheduledAt is in the past"
+
+
+@pytest.fixture(scope="module")
+def ranged_client(nats_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    """An api configured with the lifetimes a demo uses: 5 to 10 minutes, through the environment variables."""
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("PREQUEL_AUTO_DESTROY_MIN_MINUTES", "5")
+        env.setenv("PREQUEL_AUTO_DESTROY_MAX_MINUTES", "10")
+        with _running_api(nats_url, redis_url, tmp_path_factory.mktemp("ranged"), "development") as test_client:
+            yield test_client
+
+
+@pytest.mark.parametrize(
+    ("minutes", "accepted"),
+    [(4, False), (5, True), (10, True), (11, False), (30, False), (240, False)],
+    ids=["4: below", "5: the minimum", "10: the maximum", "11: above", "30: default minimum", "240: default maximum"],
+)
+def test_the_configured_lifetime_range_applies(ranged_client: TestClient, minutes: int, accepted: bool) -> None:
+    body = {**VALID, "autoDestroyMinutes": minutes}
+
+    def send() -> Any:
+        return ranged_client.post("/api/interviews/create", json=body, headers=AUTH)
+
+    if accepted:
+        response = send()
+        assert response.status_code == 200, response.text
+        created_at = datetime.now(UTC)
+        destroy_at = datetime.fromisoformat(response.json()["autoDestroyAt"].replace("Z", "+00:00"))
+        assert abs((destroy_at - created_at) - timedelta(minutes=minutes)) < timedelta(seconds=5)
+    else:
+        refused = _assert_rejected(ranged_client, send)
+        assert refused["error"] == "autoDestroyMinutes must be between 5 and 10"
 
 
 @pytest.mark.parametrize(
@@ -240,7 +361,7 @@ def test_bad_create_bodies_are_400(client: TestClient, body: dict[str, Any]) -> 
 )
 def test_bad_schedules_are_400(client: TestClient, scheduled_at: Any) -> None:
     body = {**VALID, "scheduledAt": scheduled_at()}
-    _assert_rejected(client, client.post("/api/interviews/create", json=body, headers=AUTH))
+    _assert_rejected(client, lambda: client.post("/api/interviews/create", json=body, headers=AUTH))
 
 
 @pytest.mark.parametrize(
@@ -250,17 +371,26 @@ def test_bad_schedules_are_400(client: TestClient, scheduled_at: Any) -> None:
 )
 def test_bad_json_is_400(client: TestClient, raw: str) -> None:
     headers = {**AUTH, "Content-Type": "application/json"}
-    _assert_rejected(client, client.post("/api/interviews/create", content=raw, headers=headers))
+    _assert_rejected(client, lambda: client.post("/api/interviews/create", content=raw, headers=headers))
 
 
-def _assert_rejected(client: TestClient, response: Any) -> None:
+def _assert_rejected(client: TestClient, send: Callable[[], Any], *, development: bool = True) -> dict[str, Any]:
+    """``send()`` is refused with 400 and the spec's error body, and creates nothing."""
     before = len(client.get("/api/interviews", headers=AUTH).json()["interviews"])
+    response = send()
     assert response.status_code == 400, response.text
     body = response.json()
     assert isinstance(body["error"], str)
     assert body["error"]
     assert "detail" not in body  # not FastAPI's 422 shape
+    if development:  # the spec's body: details for developers, in development only
+        assert isinstance(body.get("details"), str), body
+        assert body["details"]
+    else:
+        assert "details" not in body, body
+    assert set(body) <= {"error", "details"}
     assert len(client.get("/api/interviews", headers=AUTH).json()["interviews"]) == before
+    return dict(body)
 
 
 def test_unknown_operation_is_404(client: TestClient) -> None:

@@ -90,3 +90,21 @@ def test_an_oversized_body_gets_413_with_the_error_body(client: TestClient) -> N
 
     streamed = client.post("/api/interviews/create", content=chunks(), headers={"Content-Type": "application/json"})
     assert streamed.status_code == 413
+
+
+def test_an_idempotent_replay_is_answered_even_at_the_create_limit(client: TestClient) -> None:
+    first = client.post("/api/interviews/create", json=BODY, headers={"Idempotency-Key": "lost-answer"})
+    assert first.status_code == 200
+    codes = [client.post("/api/interviews/create", json=BODY).status_code for _ in range(10)]
+    assert codes == [200] * 9 + [429], "the first create counted: the user is now at the limit"
+    before = client.get("/api/interviews").json()["interviews"]
+
+    replay = client.post("/api/interviews/create", json=BODY, headers={"Idempotency-Key": "lost-answer"})
+
+    assert replay.status_code == 200, replay.text
+    assert replay.json() == first.json()
+    assert client.get("/api/interviews").json()["interviews"] == before, "a replay creates nothing"
+    fresh = client.post("/api/interviews/create", json=BODY, headers={"Idempotency-Key": "a-new-key"})
+    assert fresh.status_code == 429, "a new key is a new create: still limited"
+    again = client.post("/api/interviews/create", json=BODY, headers={"Idempotency-Key": "a-new-key"})
+    assert again.status_code == 429, "the refused request did not keep its key"

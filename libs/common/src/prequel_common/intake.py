@@ -3,9 +3,11 @@ published by another internal service), and turned into the interview and create
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from pydantic import Field, StrictInt, field_validator
 
@@ -14,8 +16,21 @@ from prequel_common.models import CamelModel, Interview, Operation
 from prequel_common.status import InterviewStatus, OperationStatus, OperationType
 
 CHALLENGE_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
-#: text-direction overrides can make a name display as something else
-_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+#: refused anywhere in a name: control (Cc) and format characters (Cf: zero-width spaces and joiners, the soft
+#: hyphen, bidi controls that can make a name display as something else), surrogates (Cs: not text) and the line
+#: and paragraph separators (Zl, Zp)
+_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+#: characters that draw nothing although Unicode calls them letters or symbols
+_BLANK_LETTERS = frozenset("\u115f\u1160\u2800\u3164\uffa0")
+#: ISO-8601 extended format with a zone (what JSON Schema's date-time allows, plus optional seconds and an offset
+#: without its colon); epoch numbers, bare dates and zone-less times do not match
+_ISO_WITH_ZONE = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})$", re.ASCII)
+_ZONE_EXAMPLE = "e.g. 2030-01-15T14:00:00Z"
+
+
+def _visible(ch: str) -> bool:
+    category = unicodedata.category(ch)
+    return category[0] not in "CZ" and category not in ("Mn", "Me") and ch not in _BLANK_LETTERS
 
 
 class InterviewRequest(CamelModel):
@@ -28,22 +43,41 @@ class InterviewRequest(CamelModel):
     @classmethod
     def _name(cls, value: str) -> str:
         value = value.strip()
+        refused = next((ch for ch in value if unicodedata.category(ch) in _REFUSED_CATEGORIES), None)
+        if refused is not None:
+            raise ValueError(f"must not contain control or invisible formatting characters (U+{ord(refused):04X})")
         if not 1 <= len(value) <= 100:
             raise ValueError("must be 1 to 100 characters")
-        if any(unicodedata.category(ch) == "Cc" or ch in _BIDI_CONTROLS for ch in value):
-            raise ValueError("must not contain control characters")
+        if not any(_visible(ch) for ch in value):
+            raise ValueError("must contain visible characters")
+        return value
+
+    @field_validator("scheduled_at", mode="before")
+    @classmethod
+    def _iso_text(cls, value: Any) -> Any:
+        """JSON gives a string: it must be ISO-8601 with a zone (pydantic alone would also take epoch numbers)."""
+        if value is None or isinstance(value, datetime):
+            return value
+        if not isinstance(value, str):
+            raise ValueError(f"must be a string: an ISO-8601 time with a time zone, {_ZONE_EXAMPLE} (not epoch time)")
+        if not _ISO_WITH_ZONE.match(value):
+            raise ValueError(f"must be an ISO-8601 time with a time zone, {_ZONE_EXAMPLE}")
         return value
 
     @field_validator("scheduled_at")
     @classmethod
     def _zone(cls, value: datetime | None) -> datetime | None:
         if value is not None and value.tzinfo is None:
-            raise ValueError("must include a time zone, e.g. 2030-01-15T14:00:00Z")
+            raise ValueError(f"must include a time zone, {_ZONE_EXAMPLE}")
         return value
 
 
 class RequestRejected(Exception):
-    """The request breaks a rule; the message says which, for the person who sent it."""
+    """The request breaks a rule; the message says which, for the person who sent it (``details``: for a developer)."""
+
+    def __init__(self, message: str, details: str | None = None) -> None:
+        super().__init__(message)
+        self.details = details
 
 
 @dataclass(frozen=True)
@@ -56,12 +90,23 @@ class Limits:
 
 def check(request: InterviewRequest, limits: Limits, now: datetime) -> None:
     if not limits.min_minutes <= request.auto_destroy_minutes <= limits.max_minutes:
-        raise RequestRejected(f"autoDestroyMinutes must be between {limits.min_minutes} and {limits.max_minutes}")
+        raise RequestRejected(
+            f"autoDestroyMinutes must be between {limits.min_minutes} and {limits.max_minutes}",
+            f"got {request.auto_destroy_minutes}; the range is PREQUEL_AUTO_DESTROY_MIN_MINUTES to"
+            " PREQUEL_AUTO_DESTROY_MAX_MINUTES",
+        )
     if request.scheduled_at is not None:
         if request.scheduled_at < now - timedelta(seconds=limits.clock_skew_s):
-            raise RequestRejected("scheduledAt is in the past")
+            raise RequestRejected(
+                "scheduledAt is in the past",
+                f"got {request.scheduled_at.isoformat()}, server time {now.isoformat()}"
+                f" (allowed clock skew {limits.clock_skew_s} s)",
+            )
         if request.scheduled_at > now + timedelta(days=limits.schedule_max_days):
-            raise RequestRejected(f"scheduledAt is more than {limits.schedule_max_days} days ahead")
+            raise RequestRejected(
+                f"scheduledAt is more than {limits.schedule_max_days} days ahead",
+                f"got {request.scheduled_at.isoformat()}, server time {now.isoformat()}",
+            )
 
 
 def new_records(

@@ -34,12 +34,6 @@ class RateLimiter:
             )
 
 
-async def limit_creates(request: Request, user: Annotated[str, Depends(current_user)]) -> str:
-    svc = request.app.state.services
-    await svc.limiter.hit("creates", user, svc.settings.rate_limit_creates_per_minute)
-    return user
-
-
 async def limit_queries(request: Request, user: Annotated[str, Depends(current_user)]) -> str:
     svc = request.app.state.services
     await svc.limiter.hit("queries", user, svc.settings.rate_limit_queries_per_minute)

@@ -18,7 +18,7 @@ from prequel_common.views import InterviewView
 from prequel_api.auth import current_user
 from prequel_api.deps import Services, services
 from prequel_api.errors import ApiError
-from prequel_api.ratelimit import limit_creates, limit_queries
+from prequel_api.ratelimit import limit_queries
 from prequel_api.schemas import (
     CreateInterviewRequest,
     CreateInterviewResponse,
@@ -33,7 +33,6 @@ log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/api/interviews", tags=["interviews"])
 Svc = Annotated[Services, Depends(services)]
 User = Annotated[str, Depends(current_user)]
-Creator = Annotated[str, Depends(limit_creates)]
 Querier = Annotated[str, Depends(limit_queries)]
 ERRORS: dict[int | str, dict[str, object]] = {
     400: {"model": ErrorBody},
@@ -53,18 +52,22 @@ ERRORS: dict[int | str, dict[str, object]] = {
 async def create_interview(
     body: CreateInterviewRequest,
     svc: Svc,
-    user: Creator,
+    user: User,
     idempotency_key: Annotated[
         str | None, Header(alias="Idempotency-Key", description="Same key within 24 h: the first response again")
     ] = None,
 ) -> CreateInterviewResponse:
     """Create an interview now, or at ``scheduledAt``; it is destroyed ``autoDestroyMinutes`` after it starts."""
     if idempotency_key is None:
+        await _count_create(svc, user)
         return await _create(body, svc, user)
+    # a replay creates nothing, so it is answered before the create limit is counted: a client retrying a create
+    # whose answer it lost gets that answer even when it is at its limit
     earlier = await svc.idempotency.begin(user, idempotency_key)
     if earlier is not None:
         return CreateInterviewResponse.model_validate_json(earlier)
     try:
+        await _count_create(svc, user)
         response = await _create(body, svc, user)
     except BaseException:
         await svc.idempotency.abandon(user, idempotency_key)
@@ -73,14 +76,22 @@ async def create_interview(
     return response
 
 
+async def _count_create(svc: Services, user: str) -> None:
+    await svc.limiter.hit("creates", user, svc.settings.rate_limit_creates_per_minute)
+
+
 async def _create(body: CreateInterviewRequest, svc: Services, user: str) -> CreateInterviewResponse:
     now = utcnow()
     try:
         intake.check(body, svc.settings.limits, now)
     except intake.RequestRejected as exc:
-        raise ApiError(400, str(exc)) from exc
+        raise ApiError(400, str(exc), exc.details) from exc
     if not await svc.challenges.exists(body.challenge):
-        raise ApiError(400, f"Unknown challenge '{body.challenge}': see GET /api/challenges")
+        raise ApiError(
+            400,
+            f"Unknown challenge '{body.challenge}': see GET /api/challenges",
+            f"no challenge with id {body.challenge!r} in the configured challenge source",
+        )
     interview, operation = intake.new_records(body, now=now, created_by=user)
     structlog.contextvars.bind_contextvars(interview_id=interview.id, operation_id=operation.id)
     recorder = svc.recorder
