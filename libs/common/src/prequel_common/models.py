@@ -5,8 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, PlainSerializer, SerializerFunctionWrapHandler, model_serializer
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    GetJsonSchemaHandler,
+    PlainSerializer,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+)
 from pydantic.alias_generators import to_camel
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from prequel_common.clock import iso
 from prequel_common.status import InterviewStatus, OperationStatus, OperationType
@@ -32,6 +41,31 @@ class OperationResult(CamelModel):
     @model_serializer(mode="wrap")
     def _drop_nones(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         return {k: v for k, v in handler(self).items() if v is not None}
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        """The output's schema: the fields, each there only when set (never ``null``).
+
+        Pydantic describes a wrap serializer by its return type (any object); describe the fields instead, with the
+        ``null`` the serializer drops taken out. The validation schema (what is accepted) keeps ``null``.
+        """
+        if handler.mode != "serialization":
+            return handler(core_schema)
+        without_serializer = {k: v for k, v in core_schema.items() if k != "serialization"}
+        json_schema = handler(without_serializer)  # type: ignore[arg-type]
+        target = handler.resolve_ref_schema(json_schema)
+        for prop in target.get("properties", {}).values():
+            options = prop.get("anyOf")
+            if options is not None and {"type": "null"} in options:
+                kept = [o for o in options if o != {"type": "null"}]
+                del prop["anyOf"]
+                if len(kept) == 1:
+                    prop.update(kept[0])
+                else:
+                    prop["anyOf"] = kept
+            if "default" in prop and prop["default"] is None:
+                del prop["default"]
+        return json_schema
 
     def without_secrets(self) -> OperationResult:
         return self.model_copy(update={"password": None})

@@ -6,6 +6,46 @@ from prequel_common.intake import InterviewRequest
 from prequel_common.models import CamelModel, UtcTime
 from prequel_common.views import InterviewView, OperationView
 from pydantic import ConfigDict, Field, StrictInt
+from pydantic.config import JsonDict
+
+#: examples shaped like the spec's, with ids and times as this api makes them
+_INTERVIEW_EXAMPLE: JsonDict = {
+    "id": "int-8c1d2e3f4a",
+    "candidateName": "Jane Smith",
+    "challenge": "python",
+    "status": "active",
+    "accessUrl": "http://127.0.0.1:43121/",
+    "password": "k3v9x2m8q1z7",
+    "createdAt": "2026-01-15T09:00:00Z",
+    "scheduledAt": "2026-01-15T10:00:00Z",
+    "autoDestroyAt": "2026-01-15T11:30:00Z",
+    "createdBy": "recruiter",
+}
+_OPERATION_EXAMPLE: JsonDict = {
+    "id": "op-3f2a9c1b7d4e",
+    "type": "create",
+    "status": "completed",
+    "interviewId": "int-8c1d2e3f4a",
+    "candidateName": "Jane Smith",
+    "challenge": "python",
+    "startedAt": "2026-01-15T10:00:00Z",
+    "completedAt": "2026-01-15T10:00:09Z",
+    "scheduledAt": "2026-01-15T10:00:00Z",
+    "autoDestroyAt": "2026-01-15T11:30:00Z",
+    "createdBy": "recruiter",
+    "logs": [
+        "[2026-01-15T09:00:00Z] Interview for Jane Smith scheduled to start at 2026-01-15T10:00:00Z",
+        "[2026-01-15T10:00:00Z] Setting up",
+        "[2026-01-15T10:00:02Z] Creating workspace",
+        "[2026-01-15T10:00:09Z] ✅ Interview created successfully! http://127.0.0.1:43121/",
+    ],
+    "result": {
+        "success": True,
+        "accessUrl": "http://127.0.0.1:43121/",
+        "password": "k3v9x2m8q1z7",
+        "timings": {"module.workspace.terraform_data.files": 0.4, "module.workspace.terraform_data.ide": 1.8},
+    },
+}
 
 
 class CreateInterviewRequest(InterviewRequest):
@@ -71,6 +111,8 @@ class ExtendResponse(CamelModel):
 
 
 class InterviewList(CamelModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"interviews": [_INTERVIEW_EXAMPLE]}]})
+
     interviews: list[InterviewView]
 
 
@@ -93,10 +135,14 @@ class DestroyResponse(CamelModel):
 
 
 class OperationDetail(OperationView):
+    model_config = ConfigDict(json_schema_extra={"examples": [_OPERATION_EXAMPLE]})
+
     logs: list[str]
 
 
 class OperationList(CamelModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"operations": [_OPERATION_EXAMPLE]}]})
+
     operations: list[OperationDetail]
 
 
