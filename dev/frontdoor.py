@@ -88,7 +88,9 @@ def build_app(api_url: str, gateway_urls: list[str]) -> Starlette:
 
 def main() -> None:
     app = build_app(os.environ["API_URL"], os.environ["GATEWAY_URL"].split(","))
-    uvicorn.run(app, host="127.0.0.1", port=int(os.environ.get("FRONT_PORT", "3000")), log_level="warning")
+    # no access log: a query string may carry ?access_token=
+    port = int(os.environ.get("FRONT_PORT", "3000"))
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
 if __name__ == "__main__":

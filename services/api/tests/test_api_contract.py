@@ -474,3 +474,18 @@ def test_cancel_of_a_scheduled_create_ends_the_interview_without_infrastructure(
     assert interview["status"] == "destroyed"
     again = client.post(f"/api/operations/{created['operationId']}/cancel", headers=AUTH)
     assert again.status_code == 409 and "only pending or running" in again.json()["error"]
+
+
+def test_destroy_after_the_scheduled_create_was_cancelled_is_a_conflict(client: TestClient) -> None:
+    """Cancelling its pending create ended the interview without any destroy operation: a destroy now is refused,
+    like any destroy of a destroyed interview, with the interview's last operation (the cancelled create)."""
+    created = create(client, scheduledAt=_now_plus(hours=1))
+    assert client.post(f"/api/operations/{created['operationId']}/cancel", headers=AUTH).status_code == 200
+    assert interview(client, created["interviewId"])["status"] == "destroyed"
+
+    reply = client.post(f"/api/interviews/{created['interviewId']}/destroy", headers=AUTH)
+
+    assert reply.status_code == 409, reply.text
+    assert reply.json()["operationId"] == created["operationId"]
+    assert "destroyed" in reply.json()["error"]
+    assert [op["id"] for op in operations(client, created["interviewId"])] == [created["operationId"]]

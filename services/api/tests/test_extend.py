@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -10,8 +12,11 @@ from pathlib import Path
 import pytest
 import redis
 from fastapi.testclient import TestClient
+from nats.js.errors import NotFoundError
 from prequel_api.app import create_app
 from prequel_api.settings import ApiSettings
+from prequel_common import bus
+from prequel_common.subjects import EVENTS_STREAM, scheduler_event_subject
 
 TOKEN = "0123456789abcdef0123"
 
@@ -78,3 +83,44 @@ def test_extend_validates_its_body(setup: tuple[TestClient, str], body: dict[str
 def test_extend_of_an_unknown_interview_is_404(setup: tuple[TestClient, str]) -> None:
     client, _ = setup
     assert client.post("/api/interviews/int-nope0000/extend", json={"minutes": 5}).status_code == 404
+
+
+def _scheduler_events(nats_url: str, interview_id: str) -> list[dict[str, object]]:
+    """The ``scheduler_event`` messages of one interview on the events stream (read by sequence, nothing consumed)."""
+
+    async def read() -> list[dict[str, object]]:
+        nc = await bus.connect(nats_url, "extend-test")
+        try:
+            js = nc.jetstream()
+            state = (await js.stream_info(EVENTS_STREAM, subjects_filter=scheduler_event_subject(interview_id))).state
+            found = []
+            for seq in range(state.first_seq, state.last_seq + 1):
+                try:
+                    msg = await js.get_msg(EVENTS_STREAM, seq)
+                except NotFoundError:  # removed by a purge
+                    continue
+                if msg.subject == scheduler_event_subject(interview_id):
+                    found.append(json.loads(msg.data or b""))
+            return found
+        finally:
+            await bus.close(nc)
+
+    return asyncio.run(read())
+
+
+def test_extend_emits_the_extended_scheduler_event(setup: tuple[TestClient, str], nats_url: str) -> None:
+    client, _ = setup
+    created = client.post(
+        "/api/interviews/create", json={"candidateName": "Ext", "challenge": "python", "autoDestroyMinutes": 30}
+    ).json()
+    assert client.post(f"/api/interviews/{created['interviewId']}/extend", json={"minutes": 15}).status_code == 200
+
+    [event] = _scheduler_events(nats_url, created["interviewId"])
+
+    assert event["type"] == "scheduler_event"
+    assert event["event"] == {
+        "type": "extended",
+        "operationId": created["operationId"],
+        "interviewId": created["interviewId"],
+    }
+    assert isinstance(event["timestamp"], str)

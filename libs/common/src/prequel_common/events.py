@@ -42,8 +42,10 @@ class OperationLog(_Event):
     lines: list[LogLine]
 
 
+#: the spec's six actions, plus ``drift`` (ours: an active interview whose Terraform state is empty was marked
+#: ``error``; ``operationId`` is its create operation, whose log says so)
 SchedulerAction = Literal[
-    "scheduled_start", "auto_destroy", "extended", "overdue_destroy", "orphan_destroy", "hung_operation"
+    "scheduled_start", "auto_destroy", "extended", "overdue_destroy", "orphan_destroy", "hung_operation", "drift"
 ]
 
 

@@ -25,11 +25,15 @@ _PENDING = frozenset({OperationStatus.PENDING})
 @dataclass(frozen=True)
 class DestroyRequested:
     operation: Operation
+    #: False when this operation existed already (a repeated request): nothing new was queued or logged, only its
+    #: command published again (JetStream's dedupe window drops it; the provisioner ignores a finished operation)
+    created: bool = True
 
 
 @dataclass(frozen=True)
 class DestroyConflict:
-    """Another destroy holds the interview (running, or done)."""
+    """Another destroy holds the interview (pending, running or done), or the interview is destroyed already:
+    ``operation_id`` is then its last operation (its destroy, or the create whose cancel ended it)."""
 
     operation_id: str
     status: str
@@ -52,14 +56,20 @@ async def request_destroy(
     operation_id: str,
     reason: DestroyReason,
     created_by: str | None = None,
+    why: str | None = None,
 ) -> DestroyOutcome:
+    """Reserve the interview's one destroy for ``operation_id`` and queue it. A destroyed interview is refused
+    (:class:`DestroyConflict`) however it got there; a holder that ended (failed) gives its slot to a retry."""
     store = recorder.store
     interview = await store.interviews.get(interview_id)
     if interview is None:
         return InterviewNotFound(interview_id)
     claimed, holder = await store.claim_destroy(interview_id, operation_id)
     if not claimed:
-        return DestroyConflict(operation_id=holder or "", status=interview.status)
+        current = await store.interviews.get(interview_id)  # its status now, for the message (it may have moved)
+        if current is None:
+            return InterviewNotFound(interview_id)
+        return DestroyConflict(operation_id=holder or "", status=current.status)
     operation = Operation(
         id=operation_id,
         type=OperationType.DESTROY,
@@ -72,12 +82,14 @@ async def request_destroy(
         auto_destroy_at=interview.auto_destroy_at,
         created_by=created_by,
     )
-    if await recorder.add_operation(operation):
-        why = "auto-destroy time reached" if reason == "auto_destroy" else f"requested by {created_by or 'system'}"
+    created = await recorder.add_operation(operation)
+    if created:
+        if why is None:
+            why = "auto-destroy time reached" if reason == "auto_destroy" else f"requested by {created_by or 'system'}"
         await recorder.log(operation, f"Destroy of interview {interview.id} queued ({why})")
     await _stop_create(recorder, interview)
     await commands.publish(DestroyInterview(operation_id=operation_id, interview_id=interview_id, reason=reason))
-    return DestroyRequested(operation)
+    return DestroyRequested(operation, created=created)
 
 
 async def _stop_create(recorder: Recorder, interview: Interview) -> None:
@@ -210,9 +222,10 @@ async def extend(recorder: Recorder, interview_id: str, minutes: int, *, max_min
 
 async def request_cleanup(
     recorder: Recorder, commands: CommandPublisher, interview_id: str, *, operation_id: str, why: str
-) -> Operation:
+) -> DestroyRequested:
     """Destroy infrastructure that no live interview owns (an orphan): a destroy operation of its own, run by the
-    provisioner even when the interview's record is gone."""
+    provisioner even when the interview's record is gone. It takes no destroy slot (there is no live interview to
+    hold one); ``created`` is False when ``operation_id`` existed already (nothing new was queued)."""
     interview = await recorder.store.interviews.get(interview_id)
     operation = Operation(
         id=operation_id,
@@ -224,7 +237,8 @@ async def request_cleanup(
         created_at=utcnow(),
         created_by="scheduler",
     )
-    if await recorder.add_operation(operation):
+    created = await recorder.add_operation(operation)
+    if created:
         await recorder.log(operation, f"Cleanup destroy of {interview_id} queued: {why}")
     await commands.publish(DestroyInterview(operation_id=operation_id, interview_id=interview_id, reason="cleanup"))
-    return operation
+    return DestroyRequested(operation, created=created)

@@ -28,6 +28,26 @@ from prequel_api.routes import challenges, interviews, operations
 from prequel_api.settings import ApiSettings
 
 PORTAL = Path(__file__).parent / "portal"
+#: the portal page loads only its own files (no inline script or style, nothing from elsewhere) and talks only to
+#: its own origin; /docs (Swagger UI, which needs a CDN and inline script) does not get it
+PORTAL_CSP = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
+PORTAL_HEADERS = {
+    "Cache-Control": "no-cache",
+    "Content-Security-Policy": PORTAL_CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
 
 
 def _challenges(settings: ApiSettings) -> LocalChallenges | S3Challenges:
@@ -92,7 +112,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
 
     @app.get("/", include_in_schema=False)
     async def home() -> FileResponse:
-        return FileResponse(PORTAL / "index.html", headers={"Cache-Control": "no-cache"})
+        return FileResponse(PORTAL / "index.html", headers=PORTAL_HEADERS)
 
     app.mount("/portal", StaticFiles(directory=PORTAL), name="portal")
 

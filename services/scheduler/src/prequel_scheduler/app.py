@@ -18,11 +18,11 @@ from prequel_common.clock import utcnow
 from prequel_common.ops import Readiness, serve_ops
 from prequel_common.recorder import Recorder
 from prequel_common.store import Store
-from prequel_common.tfstate import LocalStates
+from prequel_common.tfstate import LocalStates, S3States, States
 
 from prequel_scheduler.handlers import fire
 from prequel_scheduler.settings import SchedulerSettings
-from prequel_scheduler.sweeps import Sweeper, SweepRules
+from prequel_scheduler.sweeps import JetStreamQueue, Sweeper, SweepRules
 
 log = structlog.get_logger(__name__)
 
@@ -48,6 +48,16 @@ async def _sweep_forever(sweeper: Sweeper, interval_s: float, stop: asyncio.Even
             await asyncio.wait_for(stop.wait(), interval_s)
 
 
+def _states(settings: SchedulerSettings) -> States | None:
+    """Where the orphan and drift sweeps read the Terraform states: S3 when the provisioner keeps them there, else
+    the provisioner's data folder (same machine); neither: those two sweeps are off."""
+    if settings.tf_state:
+        return S3States(settings.tf_state, region=settings.tf_state_region, endpoint_url=settings.s3_endpoint_url)
+    if settings.data_dir:
+        return LocalStates(settings.data_dir)
+    return None
+
+
 async def run(settings: SchedulerSettings) -> None:
     store = Store.from_url(settings.redis_url, settings.redis_prefix)
     nc = await bus.connect(settings.nats_url, "prequel-scheduler")
@@ -59,12 +69,13 @@ async def run(settings: SchedulerSettings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    sweeper = Sweeper(
-        recorder,
-        commands,
-        SweepRules(timedelta(seconds=settings.overdue_grace_s), timedelta(seconds=settings.hung_after_s)),
-        LocalStates(settings.data_dir) if settings.data_dir and not settings.tf_state else None,
+    rules = SweepRules(
+        overdue_grace=timedelta(seconds=settings.overdue_grace_s),
+        hung_after=timedelta(seconds=settings.hung_after_s),
+        retry_backoff=timedelta(seconds=settings.destroy_retry_s),
+        retry_backoff_max=timedelta(seconds=settings.destroy_retry_max_s),
     )
+    sweeper = Sweeper(recorder, commands, rules, _states(settings), JetStreamQueue(js))
     async with serve_ops(settings.host, settings.port, lambda: Readiness(nc, store.redis)):
         sweeping = asyncio.create_task(_sweep_forever(sweeper, settings.sweep_interval_s, stop))
         log.info("scheduler running", tick_s=settings.tick_s, sweep_interval_s=settings.sweep_interval_s)
