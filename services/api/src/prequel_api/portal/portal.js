@@ -3,7 +3,12 @@
 "use strict";
 
 const COOKIE = "prequel_token";
-const state = { interviews: new Map(), operations: new Map(), logs: new Map(), selected: null, source: null };
+const state = {
+  interviews: new Map(), operations: new Map(), logs: new Map(), selected: null, source: null,
+  lastEventId: "",      // the id of the last replayable event received: a reconnect resumes after it
+  retryTimer: null,     // our own reconnect, once the browser gave up on the EventSource
+  retries: 0,
+};
 const $ = (id) => document.getElementById(id);
 
 function token() {
@@ -13,7 +18,9 @@ function token() {
 
 function setToken(value) {
   const maxAge = value ? 12 * 3600 : 0;
-  document.cookie = `${COOKIE}=${encodeURIComponent(value)}; path=/; max-age=${maxAge}; SameSite=Strict`;
+  // Secure on https (the browser then never sends it over plain http); plain http is only the local front door
+  const secure = window.location.protocol === "https:" ? "; Secure" : "";
+  document.cookie = `${COOKIE}=${encodeURIComponent(value)}; path=/; max-age=${maxAge}; SameSite=Strict${secure}`;
 }
 
 async function api(path, options = {}) {
@@ -90,8 +97,15 @@ function renderDetail() {
   $("d-url").textContent = itv.accessUrl || "not ready yet";
   $("d-url").href = itv.accessUrl || "#";
   $("d-password").textContent = itv.password || "";
-  $("d-deadline").textContent = `${fmt(itv.autoDestroyAt)} (${countdown(itv.autoDestroyAt)})`;
   const live = !["destroying", "destroyed"].includes(itv.status);
+  $("d-deadline").textContent = fmt(itv.autoDestroyAt);
+  if (live) {  // ticks with the list's countdowns (the setInterval below updates every .countdown)
+    const c = document.createElement("span");
+    c.className = "countdown inline";
+    c.dataset.deadline = itv.autoDestroyAt;
+    c.textContent = countdown(itv.autoDestroyAt);
+    $("d-deadline").append(" (", c, ")");
+  }
   $("destroy").disabled = !live;
   $("extend").disabled = !live;
   const box = $("operations");
@@ -153,14 +167,55 @@ async function loadLists() {
   renderList();
 }
 
-function connect() {
-  if (state.source) state.source.close();
+function showConnection(text, name) {
   const conn = $("connection");
-  const source = new EventSource("/api/events");  // the cookie carries the token; resumes with Last-Event-ID
+  conn.textContent = text;
+  conn.className = name ? `conn ${name}` : "conn";
+}
+
+function disconnect() {
+  clearTimeout(state.retryTimer);
+  state.retryTimer = null;
+  if (state.source) state.source.close();
+  state.source = null;
+}
+
+// The browser reconnects an EventSource by itself (with Last-Event-ID) after a dropped connection, but gives up
+// for good when a reconnect is answered with anything but a 200 event stream (the front door's 502 while the
+// gateway is down, a 429): then the page reconnects itself, with backoff, resuming after the last event it saw.
+function reconnectLater() {
+  if (state.retryTimer !== null) return;
+  const delay = Math.min(1000 * 2 ** state.retries, 15000) * (0.75 + Math.random() / 2);
+  state.retries += 1;
+  state.retryTimer = setTimeout(() => { state.retryTimer = null; connect(); }, delay);
+}
+
+function connect() {
+  disconnect();
+  // the cookie carries the token; after a give-up, ?lastEventId= asks the gateway to replay what was missed
+  const resumeFrom = state.lastEventId;
+  const url = resumeFrom ? `/api/events?lastEventId=${encodeURIComponent(resumeFrom)}` : "/api/events";
+  const source = new EventSource(url);
+  const resumed = state.retries > 0;
+  let opened = false, sawId = false;
   state.source = source;
-  source.onopen = () => { conn.textContent = "connected"; conn.className = "conn connected"; };
-  source.onerror = () => { conn.textContent = "reconnecting…"; conn.className = "conn reconnecting"; };
+  source.onopen = () => {
+    if (source !== state.source) return;
+    showConnection("connected", "connected");
+    state.retries = 0;
+    // a reconnect with no event id to resume after (none seen yet) starts at the live end: what changed
+    // meanwhile is only in the lists
+    if ((opened || resumed) && !resumeFrom && !sawId) loadLists();
+    opened = true;
+  };
+  source.onerror = () => {
+    if (source !== state.source) return;
+    showConnection("reconnecting…", "reconnecting");
+    if (source.readyState === EventSource.CLOSED) reconnectLater();
+  };
   source.onmessage = (message) => {
+    if (source !== state.source) return;
+    if (message.lastEventId) { state.lastEventId = message.lastEventId; sawId = true; }
     const event = JSON.parse(message.data);
     if (event.type === "interview_update") {
       const known = state.interviews.get(event.interview.id) || {};
@@ -242,9 +297,10 @@ $("sign-in-form").addEventListener("submit", (event) => {
 });
 $("sign-out").addEventListener("click", () => {
   setToken("");
-  if (state.source) state.source.close();
-  $("connection").textContent = "offline";
-  $("connection").className = "conn";
+  disconnect();
+  state.retries = 0;
+  state.lastEventId = "";
+  showConnection("offline", "");
   start();
 });
 $("create-form").addEventListener("submit", create);
@@ -253,12 +309,36 @@ $("destroy").addEventListener("click", () =>
 $("extend").addEventListener("click", () =>
   act(`/api/interviews/${state.selected}/extend`, "Move the auto-destroy later?",
       { minutes: Number($("extend-minutes").value) }));
+function selectText(element) {
+  const range = document.createRange();
+  range.selectNodeContents(element);
+  const selection = window.getSelection();
+  selection.removeAllRanges();
+  selection.addRange(range);
+}
+
+// "Copied" only when the clipboard took it; without a clipboard (plain http is not a secure context) or when it
+// refuses, the text is selected for the user to copy with the keyboard
+async function copy(button) {
+  const target = $(button.dataset.copy);
+  const label = button.dataset.label || (button.dataset.label = button.textContent);
+  let copied = false;
+  if (navigator.clipboard && navigator.clipboard.writeText) {
+    try {
+      await navigator.clipboard.writeText(target.textContent);
+      copied = true;
+    } catch (error) {
+      copied = false;
+    }
+  }
+  if (!copied) selectText(target);
+  button.textContent = copied ? "Copied" : "Selected: press Ctrl+C to copy";
+  clearTimeout(button.resetTimer);
+  button.resetTimer = setTimeout(() => { button.textContent = label; }, copied ? 1500 : 4000);
+}
+
 for (const button of document.querySelectorAll("button.copy")) {
-  button.addEventListener("click", async () => {
-    await navigator.clipboard?.writeText($(button.dataset.copy).textContent);
-    button.textContent = "Copied";
-    setTimeout(() => { button.textContent = button.dataset.copy === "d-url" ? "Copy URL" : "Copy password"; }, 1500);
-  });
+  button.addEventListener("click", () => copy(button));
 }
 setInterval(() => {
   for (const c of document.querySelectorAll(".countdown")) c.textContent = countdown(c.dataset.deadline);
