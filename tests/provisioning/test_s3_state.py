@@ -3,6 +3,7 @@ against moto's S3 server — a real HTTP endpoint — with the real terraform bi
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -76,6 +77,10 @@ def test_state_and_challenges_in_s3_for_the_whole_life_of_an_interview(s3: tuple
         state = client.get_object(Bucket="interview-states", Key=key)["Body"].read()  # type: ignore[attr-defined]
         assert b"terraform_data" in state
         assert created["password"].encode() not in state, "the password never reaches the state"
+        # the destroy runs on a worker that never saw this interview (in AWS, each provisioner task has a disk of
+        # its own): only the state in S3 tells it what to destroy
+        shutil.rmtree(tmp_path / "provisioner" / "terraform" / interview_id)
+        ide_pid = int((tmp_path / "provisioner" / "workspaces" / interview_id / "ide.pid").read_text())
         http.post(f"/api/interviews/{interview_id}/destroy")
         deadline = time.monotonic() + 60
         while _status(http, interview_id) != "destroyed" and time.monotonic() < deadline:
@@ -84,3 +89,12 @@ def test_state_and_challenges_in_s3_for_the_whole_life_of_an_interview(s3: tuple
         assert not [k for k in _keys(client) if k.endswith(".tflock")], "the lock is released"
         leftover = client.get_object(Bucket="interview-states", Key=key)["Body"].read()  # type: ignore[attr-defined]
         assert b'"resources": []' in leftover, "the state in S3 is empty after destroy"
+        assert not Path(f"/proc/{ide_pid}").exists(), "the IDE was stopped by the destroy"
+        assert not (tmp_path / "provisioner" / "workspaces" / interview_id).exists()
+        destroy = next(
+            o
+            for o in http.get("/api/operations", params={"interviewId": interview_id}).json()["operations"]
+            if o["type"] == "destroy"
+        )
+        log = http.get(f"/api/operations/{destroy['id']}/logs").json()["logs"]
+        assert any("Working folder recreated here from the state in S3" in line for line in log), log

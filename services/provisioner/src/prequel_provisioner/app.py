@@ -12,6 +12,7 @@ from prequel_common.clock import utcnow
 from prequel_common.commands import CreateInterview, DestroyInterview
 from prequel_common.ops import Readiness, serve_ops
 from prequel_common.recorder import Recorder
+from prequel_common.status import OPERATION_ACTIVE
 from prequel_common.store import Store
 
 from prequel_provisioner.adapters.challenge_source import ChallengeSource
@@ -54,6 +55,10 @@ async def run(settings: ProvisionerSettings) -> None:
         else:
             await handle_destroy(ctx, command)
 
+    async def is_finished(command: CreateInterview | DestroyInterview) -> bool:
+        operation = await store.operations.get(command.operation_id)
+        return operation is None or operation.status not in OPERATION_ACTIVE
+
     async def heartbeat(command: CreateInterview | DestroyInterview) -> None:
         await store.operations.touch(command.operation_id, utcnow())
 
@@ -66,6 +71,7 @@ async def run(settings: ProvisionerSettings) -> None:
         on_heartbeat=heartbeat,
         on_give_up=lambda command, attempts, error: give_up(ctx, command, attempts, error),
         leases=Leases(store.redis, settings.redis_prefix, ttl_s=settings.ack_wait_s),
+        is_finished=is_finished,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -7,6 +7,7 @@ only a failure of our own infrastructure (Redis, NATS) escapes, and the worker t
 from __future__ import annotations
 
 import asyncio
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -273,7 +274,7 @@ async def _cancel_create(
 
 async def _terraform_destroy(ctx: Context, interview_id: str, oplog: OperationLog) -> bool:
     """Destroy the interview's infrastructure and delete its working folder. True when nothing is left."""
-    if not ctx.workdirs.exists(interview_id):
+    if not ctx.workdirs.exists(interview_id) and not await _recreate_workdir(ctx, interview_id, oplog):
         oplog.write("No infrastructure to destroy")
         return True
 
@@ -282,15 +283,37 @@ async def _terraform_destroy(ctx: Context, interview_id: str, oplog: OperationLo
 
     workdir = ctx.workdirs.path(interview_id)
     on_line = _line_writer(oplog)
-    _stage(oplog, "Cleaning up" if not ctx.workdirs.has_resources(interview_id) else "Destroying")
+    has_resources = await asyncio.to_thread(ctx.workdirs.has_resources, interview_id)
+    _stage(oplog, "Destroying" if has_resources else "Cleaning up")
     if not (await ctx.terraform.init(workdir, on_line, never)).ok:
         oplog.write("terraform init failed before destroy")
         return False
     result = await ctx.terraform.destroy(workdir, VAR_FILE, on_line, never)
-    if not result.ok or ctx.workdirs.has_resources(interview_id):
+    if not result.ok or await asyncio.to_thread(ctx.workdirs.has_resources, interview_id):
         oplog.write(f"terraform destroy failed (exit code {result.returncode}); the state is kept for a retry")
         return False
     ctx.workdirs.remove(interview_id)
+    return True
+
+
+async def _recreate_workdir(ctx: Context, interview_id: str, oplog: OperationLog) -> bool:
+    """No working folder here, but maybe a state in S3 made by another worker: write the folder again from the
+    interview's record (or placeholders for an orphan), for the destroy. True when there is something to destroy."""
+    interview = await ctx.recorder.store.interviews.get(interview_id)
+    variables = WorkspaceVars(
+        interview_id=interview_id,
+        candidate_name=interview.candidate_name if interview else "orphan",
+        challenge=interview.challenge if interview else "unknown",
+        challenge_source="",
+        password=interview.password if interview else secrets.token_urlsafe(12),
+        auto_destroy_at=iso(interview.auto_destroy_at) if interview else iso(utcnow()),
+        port=1,
+        workspace_root=str(ctx.settings.data_dir / "workspaces"),
+        ide=ctx.settings.ide,
+    )
+    if not await asyncio.to_thread(ctx.workdirs.recreate_for_destroy, variables):
+        return False
+    oplog.write("Working folder recreated here from the state in S3 (the create ran on another worker)")
     return True
 
 

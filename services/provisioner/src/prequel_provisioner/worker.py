@@ -26,6 +26,7 @@ log = structlog.get_logger(__name__)
 
 Handler = Callable[[CreateInterview | DestroyInterview], Awaitable[None]]
 OnHeartbeat = Callable[[CreateInterview | DestroyInterview], Awaitable[None]]
+IsFinished = Callable[[CreateInterview | DestroyInterview], Awaitable[bool]]
 OnGiveUp = Callable[[CreateInterview | DestroyInterview, int, str], Awaitable[None]]
 
 
@@ -41,12 +42,14 @@ class Worker:
         on_heartbeat: OnHeartbeat | None = None,
         on_give_up: OnGiveUp | None = None,
         leases: Leases | None = None,
+        is_finished: IsFinished | None = None,
     ) -> None:
         self._js = js
         self._handle = handle
         self._on_heartbeat = on_heartbeat
         self._on_give_up = on_give_up
         self._leases = leases
+        self._is_finished = is_finished
         self._slots = asyncio.Semaphore(concurrency)
         self._ack_wait_s = ack_wait_s
         self._max_deliver = max_deliver
@@ -143,6 +146,26 @@ class Worker:
             return
         log.info("command done", type=command.type)
 
+    async def _still_ours(self, command: CreateInterview | DestroyInterview) -> bool:
+        """Renew the lease. Once it was lost (this worker was frozen or cut off longer than its time to live), the
+        run may go on only if nobody took the operation over and it was not ended meanwhile (the hung sweep fails
+        an operation whose worker went silent)."""
+        assert self._leases is not None
+        try:
+            if await self._leases.renew(command.operation_id):
+                return True
+            if not await self._leases.acquire(command.operation_id):
+                log.error("lease taken over by another worker; stopping this run")
+                return False
+            if self._is_finished is not None and await self._is_finished(command):
+                log.error("operation ended by someone else while this worker was away; stopping this run")
+                await self._leases.release(command.operation_id)
+                return False
+            log.warning("lease lost and taken back; the run goes on")
+        except Exception as exc:  # Redis away: keep running, the next heartbeat tries again
+            log.warning("lease not renewed", error=repr(exc))
+        return True
+
     async def _heartbeat(
         self, msg: Msg, command: CreateInterview | DestroyInterview, run: asyncio.Task[object] | None
     ) -> None:
@@ -150,15 +173,10 @@ class Worker:
             await asyncio.sleep(self._ack_wait_s / 3)
             with contextlib.suppress(Exception):
                 await msg.in_progress()
-            if self._leases is not None:
-                with contextlib.suppress(Exception):
-                    if not await self._leases.renew(command.operation_id) and not await self._leases.acquire(
-                        command.operation_id
-                    ):
-                        log.error("lease taken over by another worker; stopping this run")
-                        if run is not None:
-                            run.cancel()
-                        return
+            if self._leases is not None and not await self._still_ours(command):
+                if run is not None:
+                    run.cancel()  # terraform gets its SIGINT; the command is left to whoever owns it now
+                return
             if self._on_heartbeat is not None:
                 with contextlib.suppress(Exception):
                     await self._on_heartbeat(command)

@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 
 import boto3
 from botocore.exceptions import ClientError
-from prequel_common.tfstate import LocalStates
+from prequel_common.tfstate import LocalStates, S3States
 
 _VARIABLES: dict[str, dict[str, Any]] = {
     "interview_id": {"type": "string"},
@@ -102,8 +102,12 @@ class Workdirs:
     def __init__(self, data_dir: Path, module: Path, s3_state: S3State | None = None) -> None:
         self.root = data_dir / "terraform"
         self.module = module.resolve()
-        self._states = LocalStates(data_dir)
         self._s3_state = s3_state
+        self._states: LocalStates | S3States = (
+            LocalStates(data_dir)
+            if s3_state is None
+            else S3States(s3_state.uri, region=s3_state.region, endpoint_url=s3_state.endpoint_url)
+        )
 
     def path(self, interview_id: str) -> Path:
         return self.root / interview_id
@@ -152,10 +156,20 @@ class Workdirs:
         return self._s3_state.clear_stale_lock(interview_id, older_than_s)
 
     def has_resources(self, interview_id: str) -> bool:
+        """Whether the interview's state (local or in S3) holds resources. Blocking (S3): call from a thread."""
         return self._states.has_resources(interview_id)
 
     def exists(self, interview_id: str) -> bool:
         return (self.path(interview_id) / "main.tf.json").exists()
+
+    def recreate_for_destroy(self, variables: WorkspaceVars) -> bool:
+        """A state in S3 can be destroyed from any worker, also one that never saw this interview (in AWS each
+        provisioner task has a disk of its own): write the working folder again when the remote state holds
+        resources. ``variables`` only need to satisfy the module: a destroy works from the state. Blocking (S3)."""
+        if self._s3_state is None or not self._states.has_resources(variables.interview_id):
+            return False
+        self.write(variables)
+        return True
 
     def remove(self, interview_id: str) -> None:
         shutil.rmtree(self.path(interview_id), ignore_errors=True)
