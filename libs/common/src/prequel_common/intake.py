@@ -16,9 +16,9 @@ from prequel_common.models import CamelModel, Interview, Operation
 from prequel_common.status import InterviewStatus, OperationStatus, OperationType
 
 CHALLENGE_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
-#: refused anywhere in a name: control (Cc) and format characters (Cf: zero-width spaces and joiners, the soft
-#: hyphen, bidi controls that can make a name display as something else), surrogates (Cs: not text) and the line
-#: and paragraph separators (Zl, Zp)
+#: refused in a name: control (Cc) and format characters (Cf: zero-width spaces, the soft hyphen, bidi controls
+#: that can make a name display as something else; joiners only between letters), surrogates (Cs: not text) and
+#: the line and paragraph separators (Zl, Zp)
 _REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 #: characters that draw nothing although Unicode calls them letters or symbols
 _BLANK_LETTERS = frozenset("\u115f\u1160\u2800\u3164\uffa0")
@@ -26,6 +26,25 @@ _BLANK_LETTERS = frozenset("\u115f\u1160\u2800\u3164\uffa0")
 #: without its colon); epoch numbers, bare dates and zone-less times do not match
 _ISO_WITH_ZONE = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})$", re.ASCII)
 _ZONE_EXAMPLE = "e.g. 2030-01-15T14:00:00Z"
+
+
+#: zero-width non-joiner and joiner: part of how Persian and Indic names are written, and of emoji sequences
+_JOINERS = frozenset("\u200c\u200d")
+
+
+def _refused(value: str) -> str | None:
+    """The first character a name may not hold. A joiner is kept only inside a word of a script that uses it (or an
+    emoji sequence): between two characters that are neither control, format nor space, one of them not ASCII."""
+    for i, ch in enumerate(value):
+        if unicodedata.category(ch) not in _REFUSED_CATEGORIES:
+            continue
+        if ch in _JOINERS and 0 < i < len(value) - 1:
+            before, after = value[i - 1], value[i + 1]
+            in_word = all(unicodedata.category(c)[0] not in "CZ" for c in (before, after))
+            if in_word and not (before.isascii() and after.isascii()):
+                continue
+        return ch
+    return None
 
 
 def _visible(ch: str) -> bool:
@@ -43,7 +62,7 @@ class InterviewRequest(CamelModel):
     @classmethod
     def _name(cls, value: str) -> str:
         value = value.strip()
-        refused = next((ch for ch in value if unicodedata.category(ch) in _REFUSED_CATEGORIES), None)
+        refused = _refused(value)
         if refused is not None:
             raise ValueError(f"must not contain control or invisible formatting characters (U+{ord(refused):04X})")
         if not 1 <= len(value) <= 100:
