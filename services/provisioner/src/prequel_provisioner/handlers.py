@@ -231,6 +231,7 @@ async def _apply(
     _check(await ctx.terraform.plan(workdir, VAR_FILE, on_line, should_stop), "terraform plan")
     _stage(oplog, "Creating workspace")
     result = await ctx.terraform.apply(workdir, on_line, should_stop)
+    await oplog.flush()  # Terraform's lines are in the log before the status moves on
     _check(result, "terraform apply")
     url = result.outputs.get("access_url")
     if not url:
@@ -290,9 +291,10 @@ async def _terraform_destroy(ctx: Context, interview_id: str, oplog: OperationLo
         return False
     result = await ctx.terraform.destroy(workdir, VAR_FILE, on_line, never)
     if not result.ok or await asyncio.to_thread(ctx.workdirs.has_resources, interview_id):
-        oplog.write(f"terraform destroy failed (exit code {result.returncode}); the state is kept for a retry")
+        await oplog.say(f"terraform destroy failed (exit code {result.returncode}); the state is kept for a retry")
         return False
     ctx.workdirs.remove(interview_id)
+    await oplog.flush()  # Terraform's lines are in the log before the status says destroyed
     return True
 
 
