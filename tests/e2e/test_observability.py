@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -80,15 +81,16 @@ def test_metrics_count_the_work_and_logs_follow_one_interview(stack: Stack, http
     provisioner = f"{_service_url(stack, 'provisioner')}/metrics"
     before = httpx.get(provisioner).text
     applies_before = _metric(before, "prequel_terraform_duration_seconds_count", command="apply", outcome="ok")
-    created = http.post(
-        "/api/interviews/create", json={"candidateName": "Grace Hopper", "challenge": "sql", "autoDestroyMinutes": 1}
-    ).json()
+    soon = (datetime.now(UTC) + timedelta(seconds=3)).isoformat().replace("+00:00", "Z")
+    body = {"candidateName": "Grace Hopper", "challenge": "sql", "autoDestroyMinutes": 30, "scheduledAt": soon}
+    created = http.post("/api/interviews/create", json=body).json()
     interview_id, operation_id = created["interviewId"], created["operationId"]
-    # a live log follow through the gateway, so the gateway has something to say about this interview too
+    # a live log follow through the gateway, so the gateway has something to say about this interview too; the
+    # scheduler starts the creation at scheduledAt
     with SseClient(stack.url, TOKEN, path=f"/api/operations/{operation_id}/logs") as follow:
         follow.wait_for(lambda s: s.data.get("type") == "log_end", timeout_s=90)
-    # the one-minute lifetime runs out: the scheduler's auto-destroy takes the interview down
-    deadline = time.monotonic() + 120
+    assert http.post(f"/api/interviews/{interview_id}/destroy").status_code == 200
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         status = next(i for i in http.get("/api/interviews").json()["interviews"] if i["id"] == interview_id)["status"]
         if status == "destroyed":
@@ -102,7 +104,7 @@ def test_metrics_count_the_work_and_logs_follow_one_interview(stack: Stack, http
     )
     assert _metric(after, "prequel_operations_finished_total", type="create", outcome="completed") >= 1
     scheduler = httpx.get(f"{_service_url(stack, 'scheduler')}/metrics").text
-    assert _metric(scheduler, "prequel_scheduler_lateness_seconds_count", kind="destroy") >= 1
+    assert _metric(scheduler, "prequel_scheduler_lateness_seconds_count", kind="start") >= 1
     api = httpx.get(f"{_service_url(stack, 'api')}/metrics").text
     assert _metric(api, "prequel_http_request_duration_seconds_count", route="/api/interviews/create") >= 1
 
