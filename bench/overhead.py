@@ -25,7 +25,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "dev"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from prequel_provisioner.adapters.ports import free_port as ide_port
+from prequel_common.ports import free_port as ide_port
 from prequel_provisioner.adapters.workdir import VAR_FILE, Workdirs, WorkspaceVars
 from results_file import emit, markdown_table
 from stack import REPO, Stack, free_port, running_stack

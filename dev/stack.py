@@ -21,15 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from prequel_common.ports import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def nats_server_binary() -> str:

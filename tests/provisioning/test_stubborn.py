@@ -11,7 +11,6 @@ from stack import Stack
 
 from tests.provisioning.support import (
     SIGINT_LINE,
-    LeftRunning,
     assert_nothing_running,
     create,
     first_line,
@@ -65,12 +64,6 @@ def test_a_terraform_deaf_to_sigint_is_killed_after_the_grace(stubborn: Stack) -
     assert not workdir_of(stubborn, interview_id).exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=LeftRunning,
-    reason="product bug: after a graceful stop at a cancel, the provisioner does not kill what is left in terraform's "
-    "process group (adapters/terraform.py Terraform._stop): a process started by a local-exec step outlives the run",
-)
 def test_a_cancel_leaves_nothing_that_terraform_started_running(stubborn: Stack) -> None:
     with stubborn.client() as http:
         created = create(http, "Orphan Maker")

@@ -19,11 +19,11 @@ from prequel_common.clock import iso, utcnow
 from prequel_common.commands import CreateInterview, DestroyInterview
 from prequel_common.lifecycle import DestroyRequested, request_destroy
 from prequel_common.models import Interview, Operation, OperationResult
+from prequel_common.ports import free_port
 from prequel_common.recorder import Recorder
 from prequel_common.status import OPERATION_ACTIVE, InterviewStatus, OperationStatus
 
 from prequel_provisioner.adapters.challenge_source import ChallengeSource
-from prequel_provisioner.adapters.ports import free_port
 from prequel_provisioner.adapters.readiness import NotReady, wait_until_ready
 from prequel_provisioner.adapters.terraform import OnLine, RunResult, StopCheck, Terraform
 from prequel_provisioner.adapters.tf_ui import UiLine

@@ -167,3 +167,7 @@ class Terraform:
                 os.killpg(proc.pid, signal.SIGKILL)
             await proc.wait()
             await note("warn", f"terraform did not stop within {self._grace:.0f}s: killed (SIGKILL)")
+        # Terraform stops the step it was running, but not what that step started (a `sh -c` script's commands
+        # stay in its process group): nothing of a stopped run may go on. The IDE runs in a session of its own.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
