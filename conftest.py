@@ -23,6 +23,20 @@ from prequel_common.store import Keys, Store
 from stack import free_port, nats_server_binary, redis_server_binary, wait_for_port
 
 
+def _own_port_slice() -> None:
+    """Parallel runners (pytest-xdist) each take ports from a slice of their own, so two stacks starting at once
+    never pick the same free port (the services, started by the tests, inherit it)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if worker.startswith("gw") and count > 1:
+        size = 12000 // count
+        low = 20000 + int(worker[2:]) * size
+        os.environ["PREQUEL_FREE_PORTS"] = f"{low}-{low + size}"
+
+
+_own_port_slice()
+
+
 def _use_containers() -> bool:
     return os.environ.get("PREQUEL_TEST_CONTAINERS") == "1"
 

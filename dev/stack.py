@@ -137,7 +137,7 @@ class Stack:
         return port
 
     def service_env(self) -> dict[str, str]:
-        base = {k: v for k, v in os.environ.items() if not k.startswith("PREQUEL_")}
+        base = {k: v for k, v in os.environ.items() if not k.startswith("PREQUEL_") or k == "PREQUEL_FREE_PORTS"}
         base.update(
             PREQUEL_NATS_URL=f"nats://127.0.0.1:{self.nats_port}",
             PREQUEL_REDIS_URL=f"redis://127.0.0.1:{self.redis_port}/0",

@@ -132,7 +132,9 @@ class Terraform:
             await self._stop(proc)
             raise
         finally:
-            watcher.cancel()
+            if not result.cancelled:
+                watcher.cancel()
+            # a watcher that is stopping terraform finishes its steps (and their log lines) first
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
         return result
