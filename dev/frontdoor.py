@@ -50,11 +50,13 @@ def build_app(api_url: str, gateway_urls: list[str]) -> Starlette:
         headers = [(k, v) for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP]
         headers.append(("x-forwarded-for", request.client.host if request.client else ""))
         content = await request.body()
+        # the path as the client sent it (still percent-encoded): a decoded one may hold characters a URL cannot
+        raw_path = request.scope.get("raw_path", request.url.path.encode()).decode("latin-1")
         failure: Exception | None = None
         reply: httpx.Response | None = None
         for upstream in upstreams(request):
             outgoing = client.build_request(
-                request.method, upstream + request.url.path, params=request.url.query, headers=headers, content=content
+                request.method, upstream + raw_path, params=request.url.query, headers=headers, content=content
             )
             try:
                 reply = await client.send(outgoing, stream=True)

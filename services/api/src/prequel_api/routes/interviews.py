@@ -54,7 +54,13 @@ async def create_interview(
     svc: Svc,
     user: User,
     idempotency_key: Annotated[
-        str | None, Header(alias="Idempotency-Key", description="Same key within 24 h: the first response again")
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            description="Same key within 24 h: the first response again",
+            min_length=1,
+            max_length=200,
+        ),
     ] = None,
 ) -> CreateInterviewResponse:
     """Create an interview now, or at ``scheduledAt``; it is destroyed ``autoDestroyMinutes`` after it starts."""
