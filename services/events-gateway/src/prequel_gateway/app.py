@@ -24,7 +24,7 @@ from prequel_gateway.logs import follow_log
 from prequel_gateway.metrics import SSE_CLIENTS, SSE_STREAMS_REFUSED
 from prequel_gateway.settings import GatewaySettings
 from prequel_gateway.snapshot import SharedSnapshot
-from prequel_gateway.stream import StreamDeps, client_stream
+from prequel_gateway.stream import StreamDeps, client_stream, heartbeat
 
 log = structlog.get_logger(__name__)
 
@@ -77,6 +77,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     async def open_stream(
         request: Request,
         make: Callable[[Callable[[], Awaitable[None]]], AsyncIterator[ServerSentEvent | bytes]],
+        heartbeats: bool = False,
         **about: str | None,
     ) -> Response:
         user = user_of(request, tokens)
@@ -106,6 +107,10 @@ def create_app(settings: GatewaySettings) -> FastAPI:
                 with anyio.move_on_after(5, shield=True), contextlib.suppress(Exception):
                     await slots.release(user, slot)
 
+        if heartbeats:  # the spec's heartbeat is sse-starlette's ping (rather than a comment ping beside it)
+            return EventSourceResponse(
+                guarded(), headers=SSE_HEADERS, ping=settings.heartbeat_s, ping_message_factory=heartbeat
+            )
         return EventSourceResponse(guarded(), headers=SSE_HEADERS)
 
     @app.get("/api/events", response_model=None)
@@ -123,7 +128,11 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             return client_stream(deps, deps.hub.register(event_filter), cursor, keepalive)
 
         return await open_stream(
-            request, make, interview_id=event_filter.interview_id, operation_id=event_filter.operation_id
+            request,
+            make,
+            heartbeats=True,
+            interview_id=event_filter.interview_id,
+            operation_id=event_filter.operation_id,
         )
 
     @app.get("/api/operations/{operation_id}/logs", response_model=None)

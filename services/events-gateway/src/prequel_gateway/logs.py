@@ -6,6 +6,7 @@ lines from the events stream (deduplicated by line id), and a final ``log_end`` 
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -15,7 +16,7 @@ from sse_starlette import ServerSentEvent
 
 from prequel_gateway.hub import Client, Hub
 from prequel_gateway.notices import LogEndEvent, LogLineEvent
-from prequel_gateway.stream import live_batches, sse_of
+from prequel_gateway.stream import sse_of
 
 
 def _line(operation_id: str, line_id: int, line: str) -> ServerSentEvent:
@@ -39,6 +40,7 @@ async def follow_log(
             last += 1
             yield _line(operation_id, last, line)
 
+    loop = asyncio.get_running_loop()
     try:
         async for event in backlog():
             yield event
@@ -46,10 +48,12 @@ async def follow_log(
         if operation is not None and operation.status not in OPERATION_ACTIVE:
             yield sse_of(LogEndEvent(operation_id=operation_id, status=operation.status))
             return
-        async for batch in live_batches(client, lambda: heartbeat_s):
-            if not batch:
-                await keepalive()
-            for item in batch:
+        hub.wake_at(client, loop.time() + heartbeat_s)
+        while True:
+            await client.wait()
+            if client.overflowed:
+                return  # too slow: the browser reconnects and resumes from its last line
+            for item in client.drain():
                 if item.type == "operation_log":
                     for entry in json.loads(item.data)["lines"]:
                         if entry["id"] > last:
@@ -60,5 +64,9 @@ async def follow_log(
                         yield event
                     yield sse_of(LogEndEvent(operation_id=operation_id, status=item.status))
                     return
+            if client.due:  # the slot is refreshed however busy the log is
+                client.due = False
+                hub.keep_alive(client, keepalive)
+                hub.wake_at(client, loop.time() + heartbeat_s)
     finally:
         hub.unregister(client)

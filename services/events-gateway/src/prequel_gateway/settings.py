@@ -18,6 +18,11 @@ class GatewaySettings(CommonSettings):
     #: a stream older than this is closed with a reconnect hint (spreads reconnects, rebalances replicas)
     max_stream_s: float = 3600.0
     rate_limit_sse_connections: int = 5
+    #: bind with SO_REUSEPORT: several gateway processes on one host share the port (one per core)
+    reuse_port: bool = False
+    #: the garbage collector's thresholds (see __main__): net allocations before a young collection, young
+    #: collections before a middle one, middle ones before a full one (CPython's defaults: 700, 10, 10)
+    gc_thresholds: tuple[int, int, int] = (50_000, 2, 10)
 
     @model_validator(mode="after")
     def _check(self) -> GatewaySettings:

@@ -1,29 +1,92 @@
 """One client's SSE stream of ``/api/events``.
 
 ``connection`` first (with ``retry: 5000``); after a reconnect, every stored event after the client's Last-Event-ID;
-then live events (each with ``id:`` = its events-stream sequence), a ``heartbeat`` every 30 s and an
-``operation_status`` snapshot every 5 s while operations are active. No gap and no duplicate between replay and live:
-the client is registered with the hub before the replay's end is fixed, and live events up to it are skipped.
+then live events (each with ``id:`` = its events-stream sequence), a ``heartbeat`` every 30 s (sse-starlette's
+ping) and an ``operation_status`` snapshot every 5 s while operations are active. No gap and no duplicate between
+replay and live: the client is registered with the hub before the replay's end is fixed, and live events up to it
+are skipped.
+
+Per event, a stream costs one wake-up and one write: no timer is armed per event (the hub's clock wakes a stream
+for its slot refresh, snapshot and end of life), and the frames were encoded once for every client.
 """
 
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import structlog
 from nats.js import JetStreamContext
 from prequel_common.events import ConnectionEvent, HeartbeatEvent, OperationStatusEvent
 from prequel_common.models import CamelModel, Operation
 from prequel_common.views import OperationSummary
 from sse_starlette import ServerSentEvent
 
+from prequel_gateway.filters import EventFilter
 from prequel_gateway.hub import Client, Hub, StreamItem
 from prequel_gateway.notices import ReconnectEvent, ResyncEvent
 from prequel_gateway.replay import replay, stream_window
 from prequel_gateway.settings import GatewaySettings
 
+log = structlog.get_logger(__name__)
+
 ActiveOperations = Callable[[], Awaitable[list[Operation]]]
+
+
+def sse_of(event: CamelModel, **kwargs: object) -> ServerSentEvent:
+    return ServerSentEvent(data=event.model_dump_json(by_alias=True), **kwargs)  # type: ignore[arg-type]
+
+
+def heartbeat() -> ServerSentEvent:
+    """The spec's ``heartbeat`` event: sse-starlette's ping message (every ``heartbeat_s``) on ``/api/events``."""
+    return sse_of(HeartbeatEvent())
+
+
+class StatusFrames:
+    """The ``operation_status`` frames of every stream of the process.
+
+    The active operations are loaded by one caller at a time and kept for ``max_age_s``: a stream whose snapshot
+    comes due while they load takes the previous ones instead of queueing behind the load (at 10,000 streams,
+    2,000 come due every second). The frame for the streams without a filter (most of them) is encoded once per
+    load.
+    """
+
+    def __init__(self, load: ActiveOperations, max_age_s: float) -> None:
+        self._load = load
+        self._max_age_s = max_age_s
+        self._operations: list[Operation] | None = None
+        self._frame: bytes | None = None
+        self._loaded_at = float("-inf")
+        self._loading: asyncio.Task[None] | None = None
+
+    async def frame(self, event_filter: EventFilter) -> bytes | None:
+        loop = asyncio.get_running_loop()
+        if self._loading is None and loop.time() - self._loaded_at >= self._max_age_s:
+            self._loading = loop.create_task(self._reload())
+        if self._operations is None and self._loading is not None:  # nothing loaded yet: wait for the first
+            await asyncio.shield(self._loading)
+        if event_filter.interview_id or event_filter.operation_id:
+            operations = self._operations or []
+            return _status_frame([o for o in operations if event_filter.matches_operation(o.interview_id, o.id)])
+        return self._frame
+
+    async def _reload(self) -> None:
+        try:
+            operations = await self._load()
+            self._operations, self._frame = operations, _status_frame(operations)
+            self._loaded_at = asyncio.get_running_loop().time()
+        except Exception as exc:  # Redis unreachable: the previous snapshot stays; the next caller tries again
+            log.warning("active operations not loaded", error=repr(exc))
+        finally:
+            self._loading = None
+
+
+def _status_frame(operations: list[Operation]) -> bytes | None:
+    if not operations:
+        return None
+    return sse_of(OperationStatusEvent(operations=[OperationSummary.of(o) for o in operations])).encode()
 
 
 @dataclass(frozen=True)
@@ -32,10 +95,11 @@ class StreamDeps:
     hub: Hub
     settings: GatewaySettings
     active_operations: ActiveOperations
+    status: StatusFrames = field(init=False)
 
-
-def sse_of(event: CamelModel, **kwargs: object) -> ServerSentEvent:
-    return ServerSentEvent(data=event.model_dump_json(by_alias=True), **kwargs)  # type: ignore[arg-type]
+    def __post_init__(self) -> None:
+        max_age_s = min(1.0, self.settings.status_interval_s) / 2
+        object.__setattr__(self, "status", StatusFrames(self.active_operations, max_age_s))
 
 
 async def _replay(deps: StreamDeps, client: Client, last_event_id: int) -> AsyncIterator[StreamItem | ResyncEvent]:
@@ -48,22 +112,33 @@ async def _replay(deps: StreamDeps, client: Client, last_event_id: int) -> Async
             yield item
 
 
+def _spread(low: float, high: float) -> float:
+    return random.uniform(low, high)  # noqa: S311 - spreads timers, not a secret
+
+
 class _Deadlines:
-    """When the next heartbeat, status snapshot and end of the stream are due (loop time)."""
+    """When the next slot refresh, status snapshot and end of the stream are due (loop time).
+
+    The first refresh and snapshot come at a random point of their interval and the end somewhere in the last
+    tenth of the lifetime, so that clients that connected together (a gateway restart, a deploy) do not all come
+    due in the same instant ever after: the work is spread evenly instead of arriving in bursts that delay events.
+    """
 
     def __init__(self, now: float, settings: GatewaySettings) -> None:
-        self.heartbeat = now + settings.heartbeat_s
-        self.status = now + settings.status_interval_s
-        self.end = now + settings.max_stream_s
+        self.keepalive = now + settings.heartbeat_s * _spread(0.1, 1.0)
+        self.status = now + settings.status_interval_s * _spread(0.1, 1.0)
+        self.end = now + settings.max_stream_s * _spread(0.9, 1.0)
 
-    def next_in(self, now: float) -> float:
-        return min(self.heartbeat, self.status, self.end) - now
+    @property
+    def next(self) -> float:
+        return min(self.keepalive, self.status, self.end)
 
 
 async def client_stream(
     deps: StreamDeps, client: Client, last_event_id: int | None, keepalive: Callable[[], Awaitable[None]]
 ) -> AsyncIterator[ServerSentEvent | bytes]:
-    settings, loop = deps.settings, asyncio.get_running_loop()
+    """The stream's events; the heartbeat is sse-starlette's ping (see :func:`heartbeat`)."""
+    settings, hub, loop = deps.settings, deps.hub, asyncio.get_running_loop()
     try:
         yield sse_of(ConnectionEvent(), retry=settings.sse_retry_ms)
         replayed_until = 0
@@ -75,33 +150,33 @@ async def client_stream(
                     replayed_until = replayed.seq
                     yield replayed.frame
         due = _Deadlines(loop.time(), settings)
-        async for batch in live_batches(client, lambda: due.next_in(loop.time())):
-            frames = b"".join(item.frame for item in batch if item.seq > replayed_until)
-            if frames:
-                yield frames
-            now = loop.time()
-            if now >= due.end:
-                yield sse_of(ReconnectEvent(reason="maximum stream lifetime reached"))
-                return
-            if now >= due.heartbeat:
-                due.heartbeat = now + settings.heartbeat_s
-                await keepalive()
-                yield sse_of(HeartbeatEvent())
-            if now >= due.status:
-                due.status = now + settings.status_interval_s
-                operations = [
-                    o for o in await deps.active_operations() if client.filter.matches_operation(o.interview_id, o.id)
-                ]
-                if operations:
-                    yield sse_of(OperationStatusEvent(operations=[OperationSummary.of(o) for o in operations]))
+        hub.wake_at(client, due.next)
+        while True:
+            await client.wait()
+            if client.overflowed:
+                return  # too slow: the browser reconnects and resumes from its last id
+            if client.items:
+                batch = client.drain()
+                if batch[0].seq <= replayed_until:  # live events the replay already sent
+                    batch = [item for item in batch if item.seq > replayed_until]
+                if len(batch) == 1:
+                    yield batch[0].frame
+                elif batch:
+                    yield b"".join(item.frame for item in batch)
+            if client.due:
+                client.due = False
+                now = loop.time()
+                if now >= due.end:
+                    yield sse_of(ReconnectEvent(reason="maximum stream lifetime reached"))
+                    return
+                if now >= due.keepalive:
+                    due.keepalive = now + settings.heartbeat_s
+                    hub.keep_alive(client, keepalive)
+                if now >= due.status:
+                    due.status = now + settings.status_interval_s
+                    frame = await deps.status.frame(client.filter)
+                    if frame:
+                        yield frame
+                hub.wake_at(client, due.next)
     finally:
-        deps.hub.unregister(client)
-
-
-async def live_batches(client: Client, wait_s: Callable[[], float]) -> AsyncIterator[list[StreamItem]]:
-    """Batches of queued events as they come (empty when ``wait_s`` runs out); ends when the client overflowed."""
-    while True:
-        batch = await client.take(wait_s())
-        if client.overflowed:
-            return  # too slow: the browser reconnects and resumes from its last id
-        yield batch
+        hub.unregister(client)
