@@ -73,6 +73,7 @@ def test_no_operation_of_the_running_stack_answers_a_server_error(bare_stack: St
         capture_output=True,
         text=True,
         timeout=600,
+        cwd=tmp_path,  # schemathesis keeps a folder of its own where it runs
     )
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
     events = [json.loads(line) for line in report.read_text().splitlines() if line.strip()]
