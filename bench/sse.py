@@ -449,7 +449,9 @@ def main() -> None:
         help="gateway i on core i, load generators on the cores left, if any (clients woken by the gateway's "
         "writes then do not preempt it)",
     )
-    parser.add_argument("--profile", metavar="PREFIX", help="py-spy record the (first) gateway: PREFIX-<clients>.svg")
+    parser.add_argument(
+        "--profile", metavar="PREFIX", help="py-spy (pip install py-spy) records gateway 0: PREFIX-<clients>.svg"
+    )
     parser.add_argument("--idle", type=float, default=10.0, help="seconds connected without events (idle CPU)")
     parser.add_argument("--samples", metavar="PREFIX", help="write the latency samples: PREFIX-<clients>.tsv")
     parser.add_argument("--profile-format", default="flamegraph", choices=["flamegraph", "raw", "speedscope"])
