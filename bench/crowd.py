@@ -113,7 +113,10 @@ def main() -> None:
         command=f"bench/crowd.py --creates {args.creates} --provisioners {args.provisioners}",
         table=table,
         rows=rows,
-        notes="Times from the moment all creates were posted. Each interview is a real JupyterLab process.",
+        notes=(
+            "Times from the moment the last request of the phase (all creates, then all destroys) was answered. "
+            "Each interview is a real JupyterLab process."
+        ),
     )
 
 

@@ -4,8 +4,9 @@ and the date) and one PNG chart per benchmark in ``bench/charts/``.
     .venv/bin/python bench/report.py [--only sse scheduler ...] [--quick]
 
 Each benchmark is its own script, run as a child process one after the other (they must not share the cores), and
-hands its rows back through ``PREQUEL_BENCH_OUT`` (see results_file.py). ``--quick`` runs small sizes, to check
-that the pipeline works; the committed results.md comes from a full run.
+hands its rows back through ``PREQUEL_BENCH_OUT`` (see results_file.py); they are kept in ``bench/results/`` so
+that ``--only`` re-runs some and keeps the others' last figures. ``--quick`` runs small sizes to check the pipeline,
+and writes nothing.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ import matplotlib.pyplot as plt
 
 BENCH = Path(__file__).resolve().parent
 CHARTS = BENCH / "charts"
+#: each benchmark's last rows (committed): a run of some benchmarks re-renders the page with the others' last rows
+RECORDS = BENCH / "results"
 
 Rows = list[dict[str, Any]]
 
@@ -111,6 +114,7 @@ def run(name: str, quick: bool, out: Path) -> dict[str, Any] | None:
         return None
     record: dict[str, Any] = json.loads(result.read_text())
     record["elapsed_s"] = time.monotonic() - started
+    record["date"] = f", {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores"
     return record
 
 
@@ -157,15 +161,23 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--output", type=Path, default=BENCH / "results.md")
     args = parser.parse_args()
-    records, failed = [], []
+    failed = []
     with tempfile.TemporaryDirectory(prefix="bench-results-") as out:
         for name in args.only:
             record = run(name, args.quick, Path(out))
             if record is None:
                 failed.append(name)
-            else:
-                records.append(record)
+                continue
+            if not args.quick:
+                RECORDS.mkdir(exist_ok=True)
+                (RECORDS / f"{name}.json").write_text(json.dumps(record, indent=2) + "\n")
                 print(f"chart: {chart(record)}", flush=True)
+    if args.quick:
+        print("quick run: results.md, charts and records left as they were")
+        return
+    records = [
+        json.loads((RECORDS / f"{name}.json").read_text()) for name in BENCHMARKS if (RECORDS / f"{name}.json").exists()
+    ]
     args.output.write_text(render(records, failed))
     print(f"\nwrote {args.output}")
     if failed:

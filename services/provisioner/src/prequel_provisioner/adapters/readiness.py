@@ -14,9 +14,17 @@ class NotReady(Exception):
 
 
 async def wait_until_ready(
-    url: str, timeout_s: float, should_stop: Callable[[], Awaitable[bool]], interval_s: float = 0.5
+    url: str,
+    timeout_s: float,
+    should_stop: Callable[[], Awaitable[bool]],
+    first_interval_s: float = 0.05,
+    max_interval_s: float = 1.0,
 ) -> float:
-    """Poll until any HTTP answer below 500 comes back; returns the seconds waited. Raises NotReady."""
+    """Poll until any HTTP answer below 500 comes back; returns the seconds waited. Raises NotReady.
+
+    Polls often at first (a local IDE answers within seconds, and every tenth of a second of polling slack is the
+    candidate's wait), then less and less often (an ECS task takes minutes; no need to hammer the ALB)."""
+    interval_s = first_interval_s
     started = time.monotonic()
     async with httpx.AsyncClient(timeout=5.0, follow_redirects=False) as client:
         while True:
@@ -31,3 +39,4 @@ async def wait_until_ready(
             if time.monotonic() - started > timeout_s:
                 raise NotReady(f"the IDE did not answer at {url} within {timeout_s:.0f}s")
             await asyncio.sleep(interval_s)
+            interval_s = min(max_interval_s, interval_s * 1.1)
