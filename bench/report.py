@@ -135,12 +135,12 @@ def render(records: list[dict[str, Any]], failed: list[str]) -> str:
         "# Benchmark results\n\n",
         f"Written by `make bench` (`bench/report.py`) on {time.strftime('%Y-%m-%d')}: {os.cpu_count()} cores, "
         f"{_memory_gib()} GiB. The load generators run on the same cores as the system under test, so the figures "
-        "are conservative. Each section names the command that reproduces it.\n",
+        "are conservative. Each section names the command that reproduces it, the run's length, date and cores; "
+        "`bench/report.py --only NAME` re-runs one benchmark and keeps the others' last figures.\n",
     ]
     for record in records:
-        parts.append(
-            f"\n## {record['title']}\n\n`.venv/bin/python {record['command']}` ({record['elapsed_s']:.0f} s)\n"
-        )
+        took = f"{record['elapsed_s']:.0f} s{record.get('date', '')}"
+        parts.append(f"\n## {record['title']}\n\n`.venv/bin/python {record['command']}` ({took})\n")
         parts.append(f"\n{record['table']}\n")
         if record["notes"]:
             parts.append(f"\n{record['notes']}\n")
@@ -159,11 +159,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", nargs="+", choices=list(BENCHMARKS), default=list(BENCHMARKS))
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--render", action="store_true", help="run nothing: write results.md from the kept rows")
     parser.add_argument("--output", type=Path, default=BENCH / "results.md")
     args = parser.parse_args()
-    failed = []
+    failed: list[str] = []
     with tempfile.TemporaryDirectory(prefix="bench-results-") as out:
-        for name in args.only:
+        for name in [] if args.render else args.only:
             record = run(name, args.quick, Path(out))
             if record is None:
                 failed.append(name)
