@@ -130,12 +130,6 @@ class Stack:
     def logs(self) -> Path:
         return self.data_dir / "logs"
 
-    @property
-    def gateway_port(self) -> int:
-        port = self.procs[self.gateway_names[0]].port
-        assert port is not None
-        return port
-
     def service_env(self) -> dict[str, str]:
         base = {k: v for k, v in os.environ.items() if not k.startswith("PREQUEL_") or k == "PREQUEL_FREE_PORTS"}
         base.update(

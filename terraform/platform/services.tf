@@ -99,18 +99,18 @@ module "provisioner" {
   desired_count      = var.provisioner_min_count
   security_group_ids = [aws_security_group.service["provisioner"].id]
   environment = merge(local.common_environment, {
-    PREQUEL_PORT            = tostring(local.services["provisioner"].port)
-    PREQUEL_TF_MODULE       = "/app/terraform/modules/aws-interview"
-    PREQUEL_TF_STATE        = local.state_url
-    PREQUEL_TF_STATE_REGION = var.region
-    PREQUEL_CHALLENGES      = local.challenges_url
-    PREQUEL_IDE             = "code-server"
-    PREQUEL_DATA_DIR        = "/data"
-    PREQUEL_CONCURRENCY     = tostring(var.provisioner_concurrency)
-    PREQUEL_READY_TIMEOUT_S = "600"
-    TF_CLI_CONFIG_FILE      = "/etc/terraform.rc"
-    TF_IN_AUTOMATION        = "1"
-    CHECKPOINT_DISABLE      = "1"
+    PREQUEL_PORT                    = tostring(local.services["provisioner"].port)
+    PREQUEL_TF_MODULE               = "/app/terraform/modules/aws-interview"
+    PREQUEL_TF_STATE                = local.state_url
+    PREQUEL_TF_STATE_REGION         = var.region
+    PREQUEL_CHALLENGES              = local.challenges_url
+    PREQUEL_IDE                     = "code-server"
+    PREQUEL_DATA_DIR                = "/data"
+    PREQUEL_PROVISIONER_CONCURRENCY = tostring(var.provisioner_concurrency)
+    PREQUEL_READY_TIMEOUT_S         = "600"
+    TF_CLI_CONFIG_FILE              = "/etc/terraform.rc"
+    TF_IN_AUTOMATION                = "1"
+    CHECKPOINT_DISABLE              = "1"
   })
   secrets               = local.common_secrets
   task_role_policy_json = data.aws_iam_policy_document.provisioner.json
@@ -139,8 +139,9 @@ module "scheduler" {
   desired_count      = var.scheduler_desired_count
   security_group_ids = [aws_security_group.service["scheduler"].id]
   environment = merge(local.common_environment, {
-    PREQUEL_PORT     = tostring(local.services["scheduler"].port)
-    PREQUEL_TF_STATE = local.state_url
+    PREQUEL_PORT            = tostring(local.services["scheduler"].port)
+    PREQUEL_TF_STATE        = local.state_url
+    PREQUEL_TF_STATE_REGION = var.region
   })
   secrets               = local.common_secrets
   task_role_policy_json = data.aws_iam_policy_document.scheduler.json

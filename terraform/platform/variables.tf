@@ -100,7 +100,7 @@ variable "provisioner_max_count" {
 }
 
 variable "provisioner_concurrency" {
-  description = "Commands one provisioner task runs at once (PREQUEL_CONCURRENCY)."
+  description = "Commands one provisioner task runs at once (PREQUEL_PROVISIONER_CONCURRENCY)."
   type        = number
   default     = 4
 }

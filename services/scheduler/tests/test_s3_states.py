@@ -180,3 +180,17 @@ async def test_sweeps_skip_states_they_cannot_read(endpoint: str, store: Store, 
     assert await sweeper.run_once(lease_s=1) == []
     kept = await store.interviews.get(active.id)
     assert kept is not None and kept.status == InterviewStatus.ACTIVE
+
+
+def test_a_stale_lock_is_cleared_and_a_fresh_one_kept(s3: Any, endpoint: str) -> None:
+    """The provisioner, taking over from a dead worker, removes the use_lockfile lock that worker left, but never
+    one younger than the lease (its holder may be alive)."""
+    interview_id = new_interview_id()
+    states = S3States(f"s3://{BUCKET}/portal/states", endpoint_url=endpoint, region="us-east-1")
+    lock = f"portal/states/{interview_id}/terraform.tfstate.tflock"
+    assert not states.clear_stale_lock(interview_id, older_than_s=0), "no lock: nothing to clear"
+    s3.put_object(Bucket=BUCKET, Key=lock, Body=b'{"ID": "dead-worker"}')
+    assert not states.clear_stale_lock(interview_id, older_than_s=3600)
+    assert s3.head_object(Bucket=BUCKET, Key=lock)
+    assert states.clear_stale_lock(interview_id, older_than_s=0)
+    assert "Contents" not in s3.list_objects_v2(Bucket=BUCKET, Prefix=lock)

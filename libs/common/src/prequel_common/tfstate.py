@@ -12,13 +12,15 @@ it, the scheduler would need the terraform binary, an initialized working folder
 module, the module sources, provider plugins, backend credentials) and a terraform process per state per sweep
 round, which is seconds of CPU for what is one read. The question asked is narrow, "does this state still hold any
 managed resource instance", and the state file answers it directly, from any process that can read the files or
-the bucket. The states are only read, never written or locked.
+the bucket. The states are only read, never written; the one other write is the provisioner's removal of a lock a
+dead worker left (:meth:`S3States.clear_stale_lock`).
 """
 
 from __future__ import annotations
 
 import json
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlparse
@@ -98,6 +100,19 @@ class S3States:
 
     def key(self, interview_id: str) -> str:
         return f"{self.prefix}{interview_id}/{STATE_FILE}"
+
+    def clear_stale_lock(self, interview_id: str, older_than_s: float) -> bool:
+        """Delete the ``use_lockfile`` lock object of a state when it is older than ``older_than_s`` (its holder
+        is gone: only a worker that took over an expired lease calls this). True when one was deleted."""
+        lock = self.key(interview_id) + ".tflock"
+        try:
+            head = self._s3().head_object(Bucket=self.bucket, Key=lock)
+        except ClientError:
+            return False
+        if (datetime.now(UTC) - head["LastModified"]).total_seconds() < older_than_s:
+            return False
+        self._s3().delete_object(Bucket=self.bucket, Key=lock)
+        return True
 
     def _s3(self) -> Any:
         with self._lock:

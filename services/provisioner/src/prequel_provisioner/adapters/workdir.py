@@ -9,13 +9,9 @@ import json
 import os
 import shutil
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
-import boto3
-from botocore.exceptions import ClientError
 from prequel_common.tfstate import LocalStates, S3States
 
 _VARIABLES: dict[str, dict[str, Any]] = {
@@ -54,17 +50,13 @@ class S3State:
     endpoint_url: str | None = None
 
     def __post_init__(self) -> None:
-        parsed = urlparse(self.uri)
-        if parsed.scheme != "s3" or not parsed.netloc:
-            raise ValueError(f"PREQUEL_TF_STATE must look like s3://bucket/prefix, not {self.uri!r}")
+        S3States(self.uri)  # checks the URI
 
     def backend(self, interview_id: str) -> dict[str, Any]:
-        parsed = urlparse(self.uri)
-        prefix = parsed.path.strip("/")
-        key = f"{prefix}/{interview_id}/terraform.tfstate" if prefix else f"{interview_id}/terraform.tfstate"
+        layout = S3States(self.uri)  # the one key layout, shared with the scheduler's sweeps
         config: dict[str, Any] = {
-            "bucket": parsed.netloc,
-            "key": key,
+            "bucket": layout.bucket,
+            "key": layout.key(interview_id),
             "region": self.region,
             "use_lockfile": True,
             "encrypt": True,
@@ -79,23 +71,6 @@ class S3State:
                 skip_region_validation=True,
             )
         return {"s3": config}
-
-    def key(self, interview_id: str) -> str:
-        return str(self.backend(interview_id)["s3"]["key"])
-
-    def clear_stale_lock(self, interview_id: str, older_than_s: float) -> bool:
-        """Delete the ``use_lockfile`` lock object of a state when it is older than ``older_than_s`` (its holder
-        is gone). True when one was deleted."""
-        s3 = boto3.client("s3", region_name=self.region, endpoint_url=self.endpoint_url)
-        bucket, lock = urlparse(self.uri).netloc, self.key(interview_id) + ".tflock"
-        try:
-            head = s3.head_object(Bucket=bucket, Key=lock)
-        except ClientError:
-            return False
-        if (datetime.now(UTC) - head["LastModified"]).total_seconds() < older_than_s:
-            return False
-        s3.delete_object(Bucket=bucket, Key=lock)
-        return True
 
 
 class Workdirs:
@@ -151,9 +126,9 @@ class Workdirs:
     def clear_stale_lock(self, interview_id: str, older_than_s: float) -> bool:
         """After a worker died: remove the state lock it may have left (S3 ``use_lockfile``; a local state's lock
         is released by the operating system when its process dies). True when a lock was removed."""
-        if self._s3_state is None:
+        if not isinstance(self._states, S3States):
             return False
-        return self._s3_state.clear_stale_lock(interview_id, older_than_s)
+        return self._states.clear_stale_lock(interview_id, older_than_s)
 
     def has_resources(self, interview_id: str) -> bool:
         """Whether the interview's state (local or in S3) holds resources. Blocking (S3): call from a thread."""
