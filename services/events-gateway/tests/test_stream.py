@@ -16,8 +16,7 @@ from prequel_common.status import OperationStatus, OperationType
 from prequel_gateway.filters import EventFilter
 from prequel_gateway.hub import Hub, StreamItem
 from prequel_gateway.settings import GatewaySettings
-from prequel_gateway.stream import StatusFrames, StreamDeps, client_stream
-from sse_starlette import ServerSentEvent
+from prequel_gateway.stream import StatusFrames, StreamDeps, run_stream
 
 
 @pytest.fixture
@@ -136,7 +135,7 @@ async def test_a_failed_load_keeps_the_previous_operations() -> None:
     assert await status.frame(EventFilter()) == first
 
 
-async def test_a_stream_gets_events_status_snapshots_keepalives_and_ends_with_a_reconnect(
+async def test_a_stream_gets_events_status_snapshots_heartbeats_keepalives_and_ends_with_a_reconnect(
     hub: Hub, js: JetStreamContext
 ) -> None:
     settings = GatewaySettings(
@@ -160,24 +159,113 @@ async def test_a_stream_gets_events_status_snapshots_keepalives_and_ends_with_a_
 
     deps = StreamDeps(js, hub, settings, active_operations)
     client = hub.register(EventFilter())
-    seen: list[ServerSentEvent | bytes] = []
+    writes: list[bytes] = []
+
+    async def send(message: dict[str, object]) -> None:
+        assert message["type"] == "http.response.body" and message["more_body"] is True
+        body = message["body"]
+        assert isinstance(body, bytes)
+        writes.append(body)
+        if len(writes) == 3:
+            hub.publish(_item(7))
+
     started = asyncio.get_running_loop().time()
-
-    async def read() -> None:
-        async for chunk in client_stream(deps, client, None, keepalive):
-            seen.append(chunk)
-            if len(seen) == 3:
-                hub.publish(_item(7))
-
-    await asyncio.wait_for(read(), 5)
+    await asyncio.wait_for(run_stream(deps, client, None, keepalive, send), 5)
     lasted = asyncio.get_running_loop().time() - started
-    assert isinstance(seen[0], ServerSentEvent) and b'"connection"' in seen[0].encode()
-    assert isinstance(seen[-1], ServerSentEvent) and b'"reconnect"' in seen[-1].encode()
+    assert b'"connection"' in writes[0] and b"retry: 5000" in writes[0]
+    assert b'"reconnect"' in writes[-1] and b"maximum stream lifetime" in writes[-1]
     assert 1.35 - 0.05 <= lasted < 2.5, "the end comes in the last tenth of the lifetime"
-    frames = [chunk for chunk in seen if isinstance(chunk, bytes)]
-    assert b"id: 7" in b"".join(frames)
-    statuses = [frame for frame in frames if b'"operation_status"' in frame]
+    assert b"id: 7" in b"".join(writes)
+    statuses = [frame for frame in writes if b'"operation_status"' in frame]
     assert 4 <= len(statuses) <= 9, "about every 0.2 s"
-    assert 4 <= keepalives <= 9, "the slot is refreshed about every heartbeat interval"
-    assert not any(b'"heartbeat"' in frame for frame in frames), "the heartbeat is sse-starlette's ping"
-    assert hub.client_count == 0, "the stream unregistered itself"
+    heartbeats = [frame for frame in writes if b'"heartbeat"' in frame]
+    assert 4 <= len(heartbeats) <= 9, "about every 0.2 s"
+    assert 4 <= keepalives <= 9, "the slot is refreshed with every heartbeat"
+    hub.unregister(client)
+
+
+async def test_a_live_event_is_written_by_the_hub_without_waking_the_stream_and_queued_when_the_connection_is_full(
+    hub: Hub, js: JetStreamContext
+) -> None:
+    settings = GatewaySettings(
+        nats_url="nats://unused", redis_url="redis://unused", api_tokens="user:token-0123456789abcdef"
+    )
+
+    async def no_operations() -> list[Operation]:
+        return []
+
+    async def keepalive() -> None:
+        return None
+
+    deps = StreamDeps(js, hub, settings, no_operations)
+    client = hub.register(EventFilter())
+    writes: list[tuple[str, bytes]] = []
+    full = asyncio.Event()
+    full.set()  # the connection takes writes at once
+    stream_task: asyncio.Task[None] | None = None
+
+    async def send(message: dict[str, object]) -> None:
+        await full.wait()  # like uvicorn: wait (before writing) while the connection's buffer is full
+        body = message["body"]
+        assert isinstance(body, bytes)
+        who = "stream" if asyncio.current_task() is stream_task else "hub"
+        writes.append((who, body))
+
+    stream_task = asyncio.create_task(run_stream(deps, client, None, keepalive, send))
+    while client.send is None:
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.05)  # waiting for something to do
+    hub.publish(_item(1))
+    assert writes[-1] == ("hub", _item(1).frame), "written in the hub's loop, at once"
+    full.clear()
+    hub.publish(_item(2))  # the connection would make it wait: queued for the stream
+    hub.publish(_item(3))  # and so is what comes after it, in order
+    assert client.items and len(writes) == 2
+    full.set()
+    for _ in range(100):
+        if len(writes) == 3:
+            break
+        await asyncio.sleep(0.01)
+    assert writes[2] == ("stream", _item(2).frame + _item(3).frame), "the stream sends the queue in one write"
+    await asyncio.sleep(0.05)
+    hub.publish(_item(4))
+    assert writes[-1] == ("hub", _item(4).frame), "and the hub writes directly again"
+    client.gone = True
+    client.wake()
+    await asyncio.wait_for(stream_task, 2)
+    hub.unregister(client)
+
+
+async def test_a_client_stuck_in_a_write_is_cancelled_when_its_queue_overflows(hub: Hub, js: JetStreamContext) -> None:
+    settings = GatewaySettings(
+        nats_url="nats://unused", redis_url="redis://unused", api_tokens="user:token-0123456789abcdef"
+    )
+
+    async def no_operations() -> list[Operation]:
+        return []
+
+    async def keepalive() -> None:
+        return None
+
+    deps = StreamDeps(js, hub, settings, no_operations)
+    client = hub.register(EventFilter())
+    never = asyncio.Event()
+    connected = asyncio.Event()
+
+    async def send(message: dict[str, object]) -> None:
+        if connected.is_set():
+            await never.wait()  # a client that stopped reading
+        connected.set()
+
+    client.task = stream_task = asyncio.create_task(run_stream(deps, client, None, keepalive, send))
+    await asyncio.wait_for(connected.wait(), 2)
+    while client.send is None:
+        await asyncio.sleep(0.01)
+    hub.publish(_item(1))  # the connection would make the hub wait: the stream takes it, and is stuck in the write
+    await asyncio.sleep(0.05)
+    assert client.sending
+    for seq in range(2, 200):  # the hub's queue for this test holds 100
+        hub.publish(_item(seq))
+    assert client.overflowed and hub.client_count == 0, "cut off, and no longer fed"
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(stream_task, 2)

@@ -18,7 +18,8 @@ import itertools
 import json
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import structlog
 from nats.aio.client import Client as NATS
@@ -42,6 +43,11 @@ class StreamItem:
     operation_id: str | None = None
     #: for operation_update: the operation's status
     status: str | None = None
+    #: the ASGI message that writes ``frame``, made once for every client (no layer of the send path changes it)
+    message: dict[str, Any] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "message", {"type": "http.response.body", "body": self.frame, "more_body": True})
 
     @classmethod
     def decode(cls, seq: int, raw: bytes) -> StreamItem:
@@ -60,15 +66,60 @@ class StreamItem:
         return cls(seq, text, frame, kind, body.get("interviewId"), body.get("operationId"))
 
 
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+def write_now(send: Send, message: dict[str, Any]) -> bool:
+    """Send ``message`` if the connection takes it without waiting, i.e. run ``send`` up to its first suspension.
+
+    uvicorn's send waits only when the connection's write buffer is full (the client reads slowly), and it waits
+    *before* writing anything; so a send that would wait is abandoned with nothing written and False returned (the
+    caller queues the message for the stream, whose own send waits properly). A send that fails returns False too:
+    the stream's own send meets the same error and ends the stream.
+    """
+    step = send(message)
+    try:
+        step.send(None)  # type: ignore[attr-defined]
+    except StopIteration:
+        return True
+    except Exception:
+        return False
+    step.close()  # type: ignore[attr-defined]
+    return False
+
+
 class Client:
     """One stream's mailbox: at most ``limit`` undelivered events, taken all at once (one write per batch).
 
-    Its stream waits in :meth:`wait` until there is something to do: events, an overflow, or ``due`` (set by the
-    hub's clock at the time asked for with :meth:`Hub.wake_at`). A plain future, no timer: waking 10,000 clients
-    for one event costs 10,000 ``set_result`` calls and nothing else.
+    Its stream waits in :meth:`wait` until there is something to do: events, an overflow, ``due`` (set by the
+    hub's clock at the time asked for with :meth:`Hub.wake_at`), the client gone or the gateway closing. A plain
+    future, no timer.
+
+    A live ``/api/events`` stream also lends its connection's ``send`` to the client (:attr:`send`). While the
+    stream waits with nothing queued, an event is then written straight to the connection from the hub's loop,
+    without waking the stream at all: a broadcast to 10,000 clients is 10,000 writes in one loop, not 10,000 task
+    wake-ups and sends. An event the connection cannot take at once (its buffer is full), or any event while
+    others are queued or the stream is busy, goes to the mailbox and the stream sends it, in order. A mailbox that
+    fills up disconnects the client (:meth:`Hub.publish`); a stream stuck in a send to it is cancelled then
+    (:attr:`task`), so that it ends at once.
     """
 
-    __slots__ = ("_waiter", "due", "due_at", "everything", "filter", "items", "limit", "overflowed")
+    __slots__ = (
+        "_waiter",
+        "closing",
+        "due",
+        "due_at",
+        "everything",
+        "filter",
+        "gone",
+        "items",
+        "limit",
+        "overflowed",
+        "send",
+        "sending",
+        "skip_until",
+        "task",
+    )
 
     def __init__(self, event_filter: EventFilter, limit: int) -> None:
         self.filter = event_filter
@@ -79,16 +130,39 @@ class Client:
         #: a deadline asked for with Hub.wake_at has passed (the stream clears it)
         self.due = False
         self.due_at = 0.0
+        #: the client went away (its stream ends without another write)
+        self.gone = False
+        #: the gateway is shutting down (its stream says so and ends)
+        self.closing = False
         self._waiter: asyncio.Future[None] | None = None
+        #: the connection's ASGI send, lent by a live stream so that the hub writes to it directly
+        self.send: Send | None = None
+        #: events up to this sequence were sent already (by the replay): later copies are dropped
+        self.skip_until = 0
+        #: the stream's task, and whether it is in a send (what an overflow cancels)
+        self.task: asyncio.Task[Any] | None = None
+        self.sending = False
 
     def offer(self, item: StreamItem) -> bool:
-        if len(self.items) >= self.limit:
-            self.overflowed = True
-            self.wake()
-            return False
+        """Deliver or queue ``item``; False if the mailbox is full (the client is then overflowed)."""
+        if item.seq <= self.skip_until:
+            return True
+        if self.items:
+            if len(self.items) >= self.limit:
+                self.overflowed = True
+                self.wake()
+                if self.sending and self.task is not None:
+                    self.task.cancel()  # stuck writing to a client that does not read
+                return False
+            self.items.append(item)
+            return True
+        if self._waiter is None:  # the stream is busy (connecting, replaying, sending): it takes it when done
+            self.items.append(item)
+            return True
+        if self.send is not None and write_now(self.send, item.message):
+            return True
         self.items.append(item)
-        if self._waiter is not None:
-            self.wake()
+        self.wake()
         return True
 
     def wake(self) -> None:
@@ -97,8 +171,8 @@ class Client:
             waiter.set_result(None)
 
     async def wait(self) -> None:
-        """Until there are events, the client overflowed, or a deadline is due."""
-        if self.items or self.overflowed or self.due:
+        """Until there are events, the client overflowed or went away, a deadline is due, or the gateway closes."""
+        if self.items or self.overflowed or self.due or self.gone or self.closing:
             return
         self._waiter = waiter = asyncio.get_running_loop().create_future()
         try:
@@ -119,8 +193,18 @@ class Client:
 
 
 class Hub:
-    def __init__(self, nc: NATS, js: JetStreamContext, queue_size: int, tick_s: float = 0.1) -> None:
+    def __init__(
+        self,
+        nc: NATS,
+        js: JetStreamContext,
+        queue_size: int,
+        tick_s: float = 0.1,
+        stopping: Callable[[], bool] = lambda: False,
+    ) -> None:
         self._feed = EventFeed(nc, js, self._on_message)
+        #: checked on every tick: once true, every stream is told to reconnect elsewhere and ends
+        self._stopping = stopping
+        self.closing = False
         self._queue_size = queue_size
         self._tick_s = tick_s
         self._clients: set[Client] = set()
@@ -151,8 +235,16 @@ class Hub:
 
     def register(self, event_filter: EventFilter) -> Client:
         client = Client(event_filter, self._queue_size)
+        client.closing = self.closing
         self._clients.add(client)
         return client
+
+    def close_all(self) -> None:
+        """The gateway is shutting down: every stream ends (with a reconnect hint); new ones end at once."""
+        self.closing = True
+        for client in self._clients:
+            client.closing = True
+            client.wake()
 
     def unregister(self, client: Client) -> None:
         self._clients.discard(client)
@@ -187,6 +279,9 @@ class Hub:
         timers = self._timers
         while True:
             await asyncio.sleep(self._tick_s)
+            if not self.closing and self._stopping():
+                log.info("closing every stream: the gateway is shutting down", streams=len(self._clients))
+                self.close_all()
             now = loop.time()
             while timers and timers[0][0] <= now:
                 when, _, client = heapq.heappop(timers)

@@ -51,8 +51,8 @@ async def follow_log(
         hub.wake_at(client, loop.time() + heartbeat_s)
         while True:
             await client.wait()
-            if client.overflowed:
-                return  # too slow: the browser reconnects and resumes from its last line
+            if client.overflowed or client.closing:
+                return  # too slow, or the gateway is shutting down: the client resumes from its last line
             for item in client.drain():
                 if item.type == "operation_log":
                     for entry in json.loads(item.data)["lines"]:

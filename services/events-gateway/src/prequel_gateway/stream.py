@@ -1,13 +1,14 @@
-"""One client's SSE stream of ``/api/events``.
+"""One client's SSE stream of ``/api/events``, written to its connection.
 
 ``connection`` first (with ``retry: 5000``); after a reconnect, every stored event after the client's Last-Event-ID;
-then live events (each with ``id:`` = its events-stream sequence), a ``heartbeat`` every 30 s (sse-starlette's
-ping) and an ``operation_status`` snapshot every 5 s while operations are active. No gap and no duplicate between
-replay and live: the client is registered with the hub before the replay's end is fixed, and live events up to it
-are skipped.
+then live events (each with ``id:`` = its events-stream sequence), a ``heartbeat`` every 30 s and an
+``operation_status`` snapshot every 5 s while operations are active. No gap and no duplicate between replay and
+live: the client is registered with the hub before the replay's end is fixed, and live copies up to it are dropped.
 
-Per event, a stream costs one wake-up and one write: no timer is armed per event (the hub's clock wakes a stream
-for its slot refresh, snapshot and end of life), and the frames were encoded once for every client.
+Every frame is sse-starlette's ``ServerSentEvent`` encoding. A live event costs a stream nothing: the hub writes it
+to the connection (see :class:`prequel_gateway.hub.Client`). The stream's own task wakes only for its deadlines
+(heartbeat and slot refresh, snapshot, end of life: one heap in the hub, no timer per client), for events the
+connection could not take at once, and to end.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from prequel_common.views import OperationSummary
 from sse_starlette import ServerSentEvent
 
 from prequel_gateway.filters import EventFilter
-from prequel_gateway.hub import Client, Hub, StreamItem
+from prequel_gateway.hub import Client, Hub, Send, StreamItem
 from prequel_gateway.notices import ReconnectEvent, ResyncEvent
 from prequel_gateway.replay import replay, stream_window
 from prequel_gateway.settings import GatewaySettings
@@ -40,7 +41,7 @@ def sse_of(event: CamelModel, **kwargs: object) -> ServerSentEvent:
 
 
 def heartbeat() -> ServerSentEvent:
-    """The spec's ``heartbeat`` event: sse-starlette's ping message (every ``heartbeat_s``) on ``/api/events``."""
+    """The spec's ``heartbeat`` event (every ``heartbeat_s`` on ``/api/events``; the log follow's ping)."""
     return sse_of(HeartbeatEvent())
 
 
@@ -117,66 +118,107 @@ def _spread(low: float, high: float) -> float:
 
 
 class _Deadlines:
-    """When the next slot refresh, status snapshot and end of the stream are due (loop time).
+    """When the next heartbeat (with its slot refresh), status snapshot and end of the stream are due (loop time).
 
-    The first refresh and snapshot come at a random point of their interval and the end somewhere in the last
+    The first heartbeat and snapshot come at a random point of their interval and the end somewhere in the last
     tenth of the lifetime, so that clients that connected together (a gateway restart, a deploy) do not all come
     due in the same instant ever after: the work is spread evenly instead of arriving in bursts that delay events.
     """
 
     def __init__(self, now: float, settings: GatewaySettings) -> None:
-        self.keepalive = now + settings.heartbeat_s * _spread(0.1, 1.0)
+        self.heartbeat = now + settings.heartbeat_s * _spread(0.1, 1.0)
         self.status = now + settings.status_interval_s * _spread(0.1, 1.0)
         self.end = now + settings.max_stream_s * _spread(0.9, 1.0)
 
     @property
     def next(self) -> float:
-        return min(self.keepalive, self.status, self.end)
+        return min(self.heartbeat, self.status, self.end)
 
 
-async def client_stream(
-    deps: StreamDeps, client: Client, last_event_id: int | None, keepalive: Callable[[], Awaitable[None]]
-) -> AsyncIterator[ServerSentEvent | bytes]:
-    """The stream's events; the heartbeat is sse-starlette's ping (see :func:`heartbeat`)."""
+#: replayed frames are written in chunks of about this size
+REPLAY_CHUNK = 64 * 1024
+
+
+class _Writer:
+    """The stream's own writes (marked, so that an overflow can cancel one stuck on a client that does not read)."""
+
+    __slots__ = ("client", "send")
+
+    def __init__(self, client: Client, send: Send) -> None:
+        self.client, self.send = client, send
+
+    async def __call__(self, body: bytes) -> None:
+        self.client.sending = True
+        try:
+            await self.send({"type": "http.response.body", "body": body, "more_body": True})
+        finally:
+            self.client.sending = False
+
+
+async def run_stream(
+    deps: StreamDeps,
+    client: Client,
+    last_event_id: int | None,
+    keepalive: Callable[[], Awaitable[None]],
+    send: Send,
+) -> None:
+    """Write one ``/api/events`` stream's body to ``send`` (the response has started) until it ends.
+
+    ``connection`` first (with ``retry:``), the replay after ``last_event_id``, then live events, a ``heartbeat``
+    every ``heartbeat_s`` (with the slot refresh), ``operation_status`` every ``status_interval_s`` while
+    operations are active, and a ``reconnect`` hint at the end of the stream's lifetime or at shutdown. Once live,
+    the hub writes events to ``send`` directly while this waits with nothing queued (see :class:`Client`).
+    Returns when the stream is over; the caller ends the response.
+    """
     settings, hub, loop = deps.settings, deps.hub, asyncio.get_running_loop()
-    try:
-        yield sse_of(ConnectionEvent(), retry=settings.sse_retry_ms)
-        replayed_until = 0
-        if last_event_id is not None:
-            async for replayed in _replay(deps, client, last_event_id):
-                if isinstance(replayed, ResyncEvent):
-                    yield sse_of(replayed)
-                else:
-                    replayed_until = replayed.seq
-                    yield replayed.frame
-        due = _Deadlines(loop.time(), settings)
-        hub.wake_at(client, due.next)
-        while True:
-            await client.wait()
-            if client.overflowed:
-                return  # too slow: the browser reconnects and resumes from its last id
-            if client.items:
-                batch = client.drain()
-                if batch[0].seq <= replayed_until:  # live events the replay already sent
-                    batch = [item for item in batch if item.seq > replayed_until]
-                if len(batch) == 1:
-                    yield batch[0].frame
-                elif batch:
-                    yield b"".join(item.frame for item in batch)
-            if client.due:
-                client.due = False
-                now = loop.time()
-                if now >= due.end:
-                    yield sse_of(ReconnectEvent(reason="maximum stream lifetime reached"))
-                    return
-                if now >= due.keepalive:
-                    due.keepalive = now + settings.heartbeat_s
-                    hub.keep_alive(client, keepalive)
-                if now >= due.status:
-                    due.status = now + settings.status_interval_s
-                    frame = await deps.status.frame(client.filter)
-                    if frame:
-                        yield frame
-                hub.wake_at(client, due.next)
-    finally:
-        hub.unregister(client)
+    write = _Writer(client, send)
+    await write(sse_of(ConnectionEvent(), retry=settings.sse_retry_ms).encode())
+    replayed_until = 0
+    if last_event_id is not None:
+        chunk: list[bytes] = []
+        size = 0
+        async for replayed in _replay(deps, client, last_event_id):
+            if isinstance(replayed, ResyncEvent):
+                chunk.append(sse_of(replayed).encode())
+                continue
+            replayed_until = replayed.seq
+            chunk.append(replayed.frame)
+            size += len(replayed.frame)
+            if size >= REPLAY_CHUNK:
+                await write(b"".join(chunk))
+                chunk, size = [], 0
+        if chunk:
+            await write(b"".join(chunk))
+    client.skip_until = replayed_until  # copies of replayed events still on their way to the hub are dropped
+    client.send = send  # live: the hub may write to the connection while this waits
+    due = _Deadlines(loop.time(), settings)
+    hub.wake_at(client, due.next)
+    while True:
+        await client.wait()
+        if client.gone or client.overflowed:
+            return  # gone, or too slow: the browser reconnects and resumes from its last id
+        if client.items:
+            batch = client.drain()
+            if batch[0].seq <= replayed_until:  # live events the replay already sent
+                batch = [item for item in batch if item.seq > replayed_until]
+            if batch:
+                await write(batch[0].frame if len(batch) == 1 else b"".join(item.frame for item in batch))
+        if client.closing:
+            await write(sse_of(ReconnectEvent(reason="the gateway is shutting down")).encode())
+            return
+        if client.due:
+            client.due = False
+            now = loop.time()
+            if now >= due.end:
+                await write(sse_of(ReconnectEvent(reason="maximum stream lifetime reached")).encode())
+                return
+            if now >= due.heartbeat:
+                due.heartbeat = now + settings.heartbeat_s
+                hub.keep_alive(client, keepalive)
+                await write(heartbeat().encode())
+            if now >= due.status:
+                due.status = now + settings.status_interval_s
+                frame = await deps.status.frame(client.filter)
+                if frame:
+                    await write(frame)
+            hub.wake_at(client, due.next)
