@@ -16,6 +16,7 @@ growth (new streams, the garbage cycles of closed ones). What is loaded at start
 from __future__ import annotations
 
 import gc
+import logging
 import socket
 
 import uvicorn
@@ -35,9 +36,18 @@ def _reuse_port_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+class _DroppedStreams(logging.Filter):
+    """uvicorn reports a response left unfinished as an error; here that is a client dropped for being too slow
+    (the gateway logs it as such, with the stream's fields), so the duplicate is left out."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != "ASGI callable returned without completing response."
+
+
 def main() -> None:
     settings = load_settings(GatewaySettings)
     configure_logging("events-gateway", settings.log_level, settings.log_format)
+    logging.getLogger("uvicorn.error").addFilter(_DroppedStreams())
     config = uvicorn.Config(
         create_app(settings),
         host=settings.host,
@@ -46,6 +56,8 @@ def main() -> None:
         http="httptools",
         log_config=None,
         access_log=False,
+        # a backstop: the streams end themselves within about a second of SIGTERM (see Hub.close_all)
+        timeout_graceful_shutdown=10,
     )
     server = uvicorn.Server(config)
     gc.collect()

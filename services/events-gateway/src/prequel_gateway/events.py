@@ -69,9 +69,12 @@ class EventsEndpoint:
         self._stream_limit = stream_limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["method"] == "HEAD":
-            await send(START)
-            await send(END)
+        if scope["method"] == "HEAD":  # the headers a GET would get, no stream
+            if user_of(Request(scope), self._tokens) is None:
+                await unauthorized()(scope, receive, send)
+            else:
+                await send(START)
+                await send(END)
             return
         if scope["method"] != "GET":
             await error(405, "Method not allowed: GET /api/events", Allow="GET")(scope, receive, send)
@@ -124,10 +127,11 @@ class EventsEndpoint:
             if not client.gone:
                 await send(END)
         except asyncio.CancelledError:
-            if not client.overflowed:
+            if not client.aborted:
                 raise
-            # cancelled in a write to a client too slow to keep up: the connection is dropped (the ASGI server
-            # closes a response the app leaves unfinished); the browser reconnects with its last id
+            # cancelled in a write to a client that does not read (too slow, or at shutdown): the connection is
+            # dropped (the ASGI server closes a response the app leaves unfinished); the browser reconnects with
+            # its last id
             asyncio.current_task().uncancel()  # type: ignore[union-attr]
         finally:
             client.send = None
@@ -144,4 +148,6 @@ def _reason(client: Client) -> str:
         return "too slow"
     if client.gone:
         return "client left"
-    return "closing" if client.closing else "ended"
+    if client.closing:
+        return "shutting down"
+    return "aborted" if client.aborted else "ended"

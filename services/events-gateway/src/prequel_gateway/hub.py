@@ -106,6 +106,7 @@ class Client:
 
     __slots__ = (
         "_waiter",
+        "aborted",
         "closing",
         "due",
         "due_at",
@@ -139,9 +140,10 @@ class Client:
         self.send: Send | None = None
         #: events up to this sequence were sent already (by the replay): later copies are dropped
         self.skip_until = 0
-        #: the stream's task, and whether it is in a send (what an overflow cancels)
+        #: the stream's task, and whether it is in a send (what :meth:`abort` cancels)
         self.task: asyncio.Task[Any] | None = None
         self.sending = False
+        self.aborted = False
 
     def offer(self, item: StreamItem) -> bool:
         """Deliver or queue ``item``; False if the mailbox is full (the client is then overflowed)."""
@@ -150,9 +152,7 @@ class Client:
         if self.items:
             if len(self.items) >= self.limit:
                 self.overflowed = True
-                self.wake()
-                if self.sending and self.task is not None:
-                    self.task.cancel()  # stuck writing to a client that does not read
+                self.abort()
                 return False
             self.items.append(item)
             return True
@@ -165,6 +165,13 @@ class Client:
         self.wake()
         return True
 
+    def abort(self) -> None:
+        """End the stream now, even if it is stuck in a write to a client that does not read (it is cancelled)."""
+        self.aborted = True
+        self.wake()
+        if self.sending and self.task is not None:
+            self.task.cancel()
+
     def wake(self) -> None:
         waiter, self._waiter = self._waiter, None
         if waiter is not None and not waiter.done():
@@ -172,7 +179,7 @@ class Client:
 
     async def wait(self) -> None:
         """Until there are events, the client overflowed or went away, a deadline is due, or the gateway closes."""
-        if self.items or self.overflowed or self.due or self.gone or self.closing:
+        if self.items or self.overflowed or self.due or self.gone or self.closing or self.aborted:
             return
         self._waiter = waiter = asyncio.get_running_loop().create_future()
         try:
@@ -192,6 +199,10 @@ class Client:
         return self.drain()
 
 
+#: at shutdown, how long a stream may take to send its reconnect hint before it is aborted
+CLOSE_GRACE_S = 1.0
+
+
 class Hub:
     def __init__(
         self,
@@ -205,6 +216,7 @@ class Hub:
         #: checked on every tick: once true, every stream is told to reconnect elsewhere and ends
         self._stopping = stopping
         self.closing = False
+        self._closed_at = 0.0
         self._queue_size = queue_size
         self._tick_s = tick_s
         self._clients: set[Client] = set()
@@ -240,8 +252,11 @@ class Hub:
         return client
 
     def close_all(self) -> None:
-        """The gateway is shutting down: every stream ends (with a reconnect hint); new ones end at once."""
+        """The gateway is shutting down: every stream ends (with a reconnect hint); new ones end at once. A stream
+        still stuck in a write a second later is aborted (see :meth:`_run_clock`), so that shutdown never waits on
+        a client that does not read."""
         self.closing = True
+        self._closed_at = asyncio.get_running_loop().time()
         for client in self._clients:
             client.closing = True
             client.wake()
@@ -283,6 +298,9 @@ class Hub:
                 log.info("closing every stream: the gateway is shutting down", streams=len(self._clients))
                 self.close_all()
             now = loop.time()
+            if self.closing and now - self._closed_at > CLOSE_GRACE_S:
+                for client in [c for c in self._clients if c.sending]:
+                    client.abort()
             while timers and timers[0][0] <= now:
                 when, _, client = heapq.heappop(timers)
                 if client.due_at == when and client in self._clients:

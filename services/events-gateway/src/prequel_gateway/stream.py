@@ -195,7 +195,7 @@ async def run_stream(
     hub.wake_at(client, due.next)
     while True:
         await client.wait()
-        if client.gone or client.overflowed:
+        if client.gone or client.overflowed or client.aborted:
             return  # gone, or too slow: the browser reconnects and resumes from its last id
         if client.items:
             batch = client.drain()
