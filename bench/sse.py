@@ -496,8 +496,7 @@ def main() -> None:
             f"{args.loadgen} load-generator process(es); latency: {args.events} spaced broadcasts per level (each "
             f"published once every client has the previous one), throughput: {args.burst} back to back; load average "
             f"{load_before:.1f} before, {load_after:.1f} after. Targets at 10,000 clients: p99 <= 200 ms, <= 30 KB "
-            "per client. What each column measures, what the profile showed and why one process does not reach the "
-            "targets: [sse.md](sse.md)."
+            "per client. What each column measures, and how the gateway gets there: [sse.md](sse.md)."
         ),
     )
     for r in rows:
