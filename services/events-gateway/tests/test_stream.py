@@ -184,9 +184,8 @@ async def test_a_stream_gets_events_status_snapshots_heartbeats_keepalives_and_e
     hub.unregister(client)
 
 
-async def test_a_live_event_is_written_by_the_hub_without_waking_the_stream_and_queued_when_the_connection_is_full(
-    hub: Hub, js: JetStreamContext
-) -> None:
+def _quiet_deps(hub: Hub, js: JetStreamContext) -> StreamDeps:
+    """A stream's dependencies with no active operation (no status snapshot)."""
     settings = GatewaySettings(
         nats_url="nats://unused", redis_url="redis://unused", api_tokens="user:token-0123456789abcdef"
     )
@@ -194,10 +193,17 @@ async def test_a_live_event_is_written_by_the_hub_without_waking_the_stream_and_
     async def no_operations() -> list[Operation]:
         return []
 
-    async def keepalive() -> None:
-        return None
+    return StreamDeps(js, hub, settings, no_operations)
 
-    deps = StreamDeps(js, hub, settings, no_operations)
+
+async def _keepalive() -> None:
+    return None
+
+
+async def test_a_live_event_is_written_by_the_hub_without_waking_the_stream_and_queued_when_the_connection_is_full(
+    hub: Hub, js: JetStreamContext
+) -> None:
+    deps = _quiet_deps(hub, js)
     client = hub.register(EventFilter())
     writes: list[tuple[str, bytes]] = []
     full = asyncio.Event()
@@ -211,7 +217,7 @@ async def test_a_live_event_is_written_by_the_hub_without_waking_the_stream_and_
         who = "stream" if asyncio.current_task() is stream_task else "hub"
         writes.append((who, body))
 
-    stream_task = asyncio.create_task(run_stream(deps, client, None, keepalive, send))
+    stream_task = asyncio.create_task(run_stream(deps, client, None, _keepalive, send))
     while client.send is None:
         await asyncio.sleep(0.01)
     await asyncio.sleep(0.05)  # waiting for something to do
@@ -237,17 +243,7 @@ async def test_a_live_event_is_written_by_the_hub_without_waking_the_stream_and_
 
 
 async def test_a_client_stuck_in_a_write_is_cancelled_when_its_queue_overflows(hub: Hub, js: JetStreamContext) -> None:
-    settings = GatewaySettings(
-        nats_url="nats://unused", redis_url="redis://unused", api_tokens="user:token-0123456789abcdef"
-    )
-
-    async def no_operations() -> list[Operation]:
-        return []
-
-    async def keepalive() -> None:
-        return None
-
-    deps = StreamDeps(js, hub, settings, no_operations)
+    deps = _quiet_deps(hub, js)
     client = hub.register(EventFilter())
     never = asyncio.Event()
     connected = asyncio.Event()
@@ -257,7 +253,7 @@ async def test_a_client_stuck_in_a_write_is_cancelled_when_its_queue_overflows(h
             await never.wait()  # a client that stopped reading
         connected.set()
 
-    client.task = stream_task = asyncio.create_task(run_stream(deps, client, None, keepalive, send))
+    client.task = stream_task = asyncio.create_task(run_stream(deps, client, None, _keepalive, send))
     await asyncio.wait_for(connected.wait(), 2)
     while client.send is None:
         await asyncio.sleep(0.01)

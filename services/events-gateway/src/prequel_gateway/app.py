@@ -19,13 +19,13 @@ from sse_starlette.sse import AppStatus
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from prequel_gateway import events
-from prequel_gateway.auth import unauthorized, user_of
+from prequel_gateway.auth import user_or_refusal
 from prequel_gateway.events import EventsEndpoint
 from prequel_gateway.filters import EventFilter
 from prequel_gateway.hub import Hub
 from prequel_gateway.limits import StreamSlots
 from prequel_gateway.logs import follow_log
-from prequel_gateway.metrics import SSE_CLIENTS, SSE_STREAMS_REFUSED
+from prequel_gateway.metrics import SSE_CLIENTS
 from prequel_gateway.params import cursor_of, error
 from prequel_gateway.settings import GatewaySettings
 from prequel_gateway.snapshot import SharedSnapshot
@@ -84,10 +84,9 @@ def create_app(settings: GatewaySettings) -> Gateway:
         """A handful of clients per operation: sse-starlette's response as it is (pings, disconnects, shutdown)."""
         if "text/event-stream" not in request.headers.get("accept", ""):
             return error(406, "This endpoint streams: send Accept: text/event-stream (the JSON form is the api's)")
-        user = user_of(request, tokens)
-        if user is None:
-            SSE_STREAMS_REFUSED.labels(reason="unauthorized").inc()
-            return unauthorized()
+        user = user_or_refusal(request, tokens)
+        if isinstance(user, Response):
+            return user
         cursor = cursor_of(request, "after")
         if isinstance(cursor, Response):
             return cursor
@@ -96,11 +95,9 @@ def create_app(settings: GatewaySettings) -> Gateway:
         if operation is None:
             return error(404, f"Operation {operation_id} not found")
         slots: StreamSlots = request.app.state.slots
-        slot = await slots.acquire(user)
-        if slot is None:
-            SSE_STREAMS_REFUSED.labels(reason="too_many_streams").inc()
-            limit = settings.rate_limit_sse_connections
-            return error(429, f"Too many open event streams: at most {limit} per user", **{"Retry-After": "5"})
+        slot = await slots.acquire_or_refusal(user)
+        if isinstance(slot, Response):
+            return slot
         deps: StreamDeps = request.app.state.deps
         start = -1 if cursor is None else cursor
         fields = {"user": user, "path": request.url.path, "interview_id": operation.interview_id}
@@ -124,4 +121,4 @@ def create_app(settings: GatewaySettings) -> Gateway:
 
         return EventSourceResponse(lines(), headers=SSE_HEADERS)
 
-    return Gateway(app, EventsEndpoint(tokens, app.state, settings.rate_limit_sse_connections))
+    return Gateway(app, EventsEndpoint(tokens, app.state))

@@ -23,11 +23,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from prequel_gateway.auth import unauthorized, user_of
+from prequel_gateway.auth import unauthorized, user_of, user_or_refusal
 from prequel_gateway.filters import EventFilter
 from prequel_gateway.hub import Client
 from prequel_gateway.limits import StreamSlots
-from prequel_gateway.metrics import SSE_STREAMS_REFUSED
 from prequel_gateway.params import cursor_of, error
 from prequel_gateway.stream import StreamDeps, run_stream
 
@@ -62,11 +61,10 @@ async def _watch_disconnect(receive: Receive, client: Client) -> None:
 class EventsEndpoint:
     """``GET /api/events``: auth, the per-user stream limit, filters and cursor, then the stream."""
 
-    def __init__(self, tokens: TokenTable, state: Any, stream_limit: int) -> None:
+    def __init__(self, tokens: TokenTable, state: Any) -> None:
         self._tokens = tokens
         #: the app's state, where the lifespan puts ``deps`` and ``slots``
         self._state = state
-        self._stream_limit = stream_limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["method"] == "HEAD":  # the headers a GET would get, no stream
@@ -87,10 +85,9 @@ class EventsEndpoint:
 
     async def _admit(self, scope: Scope) -> Admission | Response:
         request = Request(scope)
-        user = user_of(request, self._tokens)
-        if user is None:
-            SSE_STREAMS_REFUSED.labels(reason="unauthorized").inc()
-            return unauthorized()
+        user = user_or_refusal(request, self._tokens)
+        if isinstance(user, Response):
+            return user
         cursor = cursor_of(request, "lastEventId")
         if isinstance(cursor, Response):
             return cursor
@@ -101,11 +98,9 @@ class EventsEndpoint:
         slots: StreamSlots | None = getattr(self._state, "slots", None)
         if slots is None:
             return error(503, "The events gateway is starting", **{"Retry-After": "1"})
-        slot = await slots.acquire(user)
-        if slot is None:
-            SSE_STREAMS_REFUSED.labels(reason="too_many_streams").inc()
-            limit = self._stream_limit
-            return error(429, f"Too many open event streams: at most {limit} per user", **{"Retry-After": "5"})
+        slot = await slots.acquire_or_refusal(user)
+        if isinstance(slot, Response):
+            return slot
         return Admission(user, slot, event_filter, cursor)
 
     async def _stream(self, admitted: Admission, receive: Receive, send: Send) -> None:

@@ -10,6 +10,11 @@ import time
 import uuid
 from typing import Any
 
+from starlette.responses import JSONResponse
+
+from prequel_gateway.metrics import SSE_STREAMS_REFUSED
+from prequel_gateway.params import error
+
 _ACQUIRE = """
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then
@@ -38,6 +43,15 @@ class StreamSlots:
         now = time.time()
         args = [now, now + self.ttl_s, self._limit, slot, int(self.ttl_s) + 1]
         return slot if await self._acquire(keys=[self._key(user)], args=args) == 1 else None
+
+    async def acquire_or_refusal(self, user: str) -> str | JSONResponse:
+        """A slot id, or the 429 answer (counted as a refused stream)."""
+        slot = await self.acquire(user)
+        if slot is None:
+            SSE_STREAMS_REFUSED.labels(reason="too_many_streams").inc()
+            message = f"Too many open event streams: at most {self._limit} per user"
+            return error(429, message, **{"Retry-After": "5"})
+        return slot
 
     async def refresh(self, user: str, slot: str) -> None:
         await self._redis.zadd(self._key(user), {slot: time.time() + self.ttl_s}, xx=True)
