@@ -265,3 +265,38 @@ async def test_a_client_stuck_in_a_write_is_cancelled_when_its_queue_overflows(h
     assert client.overflowed and hub.client_count == 0, "cut off, and no longer fed"
     with pytest.raises(asyncio.CancelledError):
         await asyncio.wait_for(stream_task, 2)
+
+
+async def test_events_that_arrive_together_go_out_in_one_write_per_client_each_its_own(
+    hub: Hub, js: JetStreamContext
+) -> None:
+    deps = _quiet_deps(hub, js)
+    writes: dict[str, list[bytes]] = {"all": [], "mine": []}
+    tasks = []
+    for name, event_filter in (("all", EventFilter()), ("mine", EventFilter(interview_id="int-mine0001"))):
+        client = hub.register(event_filter)
+
+        async def send(message: dict[str, object], name: str = name) -> None:
+            body = message["body"]
+            assert isinstance(body, bytes)
+            writes[name].append(body)
+
+        tasks.append(asyncio.create_task(run_stream(deps, client, None, _keepalive, send)))
+    while any(client.send is None for client in hub._clients):
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.05)
+    raw = [
+        json.dumps({"type": "scheduler_event", "event": {"interviewId": interview, "n": n}}).encode()
+        for n, interview in enumerate(["int-mine0001", "int-other001", "int-mine0001"], start=1)
+    ]
+    for seq, data in enumerate(raw, start=1):  # as the feed hands them over within one turn of the loop
+        hub._on_message(seq, data)
+    assert len(writes["all"]) == 1 and len(writes["mine"]) == 1, "nothing before the end of the turn"
+    await asyncio.sleep(0)
+    frames = [StreamItem.decode(seq, data).frame for seq, data in enumerate(raw, start=1)]
+    assert writes["all"][1:] == [b"".join(frames)], "one write for the three"
+    assert writes["mine"][1:] == [frames[0] + frames[2]], "one write for the two of its interview"
+    for client in list(hub._clients):
+        client.gone = True
+        client.wake()
+    await asyncio.wait_for(asyncio.gather(*tasks), 2)

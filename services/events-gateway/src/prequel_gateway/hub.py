@@ -69,6 +69,11 @@ class StreamItem:
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 
+def _message(items: list[StreamItem]) -> dict[str, Any]:
+    """The ASGI message that writes several events at once."""
+    return {"type": "http.response.body", "body": b"".join(item.frame for item in items), "more_body": True}
+
+
 def write_now(send: Send, message: dict[str, Any]) -> bool:
     """Send ``message`` if the connection takes it without waiting, i.e. run ``send`` up to its first suspension.
 
@@ -147,21 +152,24 @@ class Client:
 
     def offer(self, item: StreamItem) -> bool:
         """Deliver or queue ``item``; False if the mailbox is full (the client is then overflowed)."""
-        if item.seq <= self.skip_until:
+        return self.offer_many([item], item.message)
+
+    def offer_many(self, items: list[StreamItem], message: dict[str, Any]) -> bool:
+        """Deliver or queue ``items`` (in order; ``message`` writes them all); False if the mailbox overflows."""
+        if items[0].seq <= self.skip_until:  # right after a replay: copies of replayed events
+            items = [item for item in items if item.seq > self.skip_until]
+            if not items:
+                return True
+            message = _message(items)
+        # written at once if the stream waits with nothing queued (not connecting, replaying or sending) and the
+        # connection takes them without waiting; queued for the stream otherwise, in order
+        if not self.items and self._waiter is not None and self.send is not None and write_now(self.send, message):
             return True
-        if self.items:
-            if len(self.items) >= self.limit:
-                self.overflowed = True
-                self.abort()
-                return False
-            self.items.append(item)
-            return True
-        if self._waiter is None:  # the stream is busy (connecting, replaying, sending): it takes it when done
-            self.items.append(item)
-            return True
-        if self.send is not None and write_now(self.send, item.message):
-            return True
-        self.items.append(item)
+        if len(self.items) + len(items) > self.limit:
+            self.overflowed = True
+            self.abort()
+            return False
+        self.items.extend(items)
         self.wake()
         return True
 
@@ -220,6 +228,8 @@ class Hub:
         self._queue_size = queue_size
         self._tick_s = tick_s
         self._clients: set[Client] = set()
+        #: events received in this turn of the loop, not yet fanned out
+        self._arrived: list[StreamItem] = []
         self._timers: list[tuple[float, int, Client]] = []
         self._ticket = itertools.count()
         self._clock: asyncio.Task[None] | None = None
@@ -308,14 +318,33 @@ class Hub:
                     client.wake()
 
     def _on_message(self, seq: int, data: bytes) -> None:
-        self.publish(StreamItem.decode(seq, data))
+        """Events that arrive together (the feed hands over what one read from NATS brought, without a pause) are
+        fanned out together, at the end of the loop's turn: one write per client for all of them."""
+        self._arrived.append(StreamItem.decode(seq, data))
+        if len(self._arrived) == 1:
+            asyncio.get_running_loop().call_soon(self._fan_out_arrived)
+
+    def _fan_out_arrived(self) -> None:
+        batch, self._arrived = self._arrived, []
+        self.publish_many(batch)
 
     def publish(self, item: StreamItem) -> None:
-        dropped = [
-            client
-            for client in self._clients
-            if (client.everything or client.filter.matches(item)) and not client.offer(item)
-        ]
+        self.publish_many([item])
+
+    def publish_many(self, items: list[StreamItem]) -> None:
+        """Offer ``items`` (in stream order) to every client they are for."""
+        if not items:
+            return
+        everything = items[0].message if len(items) == 1 else _message(items)
+        dropped = []
+        for client in self._clients:
+            if client.everything:
+                delivered = client.offer_many(items, everything)
+            else:
+                mine = [item for item in items if client.filter.matches(item)]
+                delivered = not mine or client.offer_many(mine, mine[0].message if len(mine) == 1 else _message(mine))
+            if not delivered:
+                dropped.append(client)
         for client in dropped:
             self._clients.discard(client)
             self.dropped += 1
