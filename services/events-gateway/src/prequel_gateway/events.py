@@ -4,7 +4,7 @@ At 10,000 streams a process, what every stream holds while it lives is what the 
 runs for every client and event is its latency. So a stream here is its request's task (which runs
 :func:`prequel_gateway.stream.run_stream`) and one task waiting for the client to go away, with no router,
 dependency or exception middleware frames kept alive under it, and no task group, lock or cancel scope of its
-own: about 15 KB a stream, where sse-starlette's ``EventSourceResponse`` under FastAPI held 50 KB (bench/sse.md).
+own: about 14 KB a stream, where sse-starlette's ``EventSourceResponse`` under FastAPI held 50 KB (bench/sse.md).
 The frames are sse-starlette's ``ServerSentEvent`` encoding; its shutdown signal (``AppStatus``) ends the streams.
 """
 
