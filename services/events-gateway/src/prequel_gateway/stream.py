@@ -120,13 +120,14 @@ def _spread(low: float, high: float) -> float:
 class _Deadlines:
     """When the next heartbeat (with its slot refresh), status snapshot and end of the stream are due (loop time).
 
-    The first heartbeat and snapshot come at a random point of their interval and the end somewhere in the last
-    tenth of the lifetime, so that clients that connected together (a gateway restart, a deploy) do not all come
-    due in the same instant ever after: the work is spread evenly instead of arriving in bursts that delay events.
+    The first snapshot comes at a random point of its interval, the first heartbeat in the last tenth of its (27 to
+    30 s after connecting: the spec's 30 s, near enough) and the end in the last tenth of the lifetime, so that
+    clients that connected together (a gateway restart, a deploy) do not all come due in the same instant ever
+    after: the work is spread instead of arriving in bursts that delay events.
     """
 
     def __init__(self, now: float, settings: GatewaySettings) -> None:
-        self.heartbeat = now + settings.heartbeat_s * _spread(0.1, 1.0)
+        self.heartbeat = now + settings.heartbeat_s * _spread(0.9, 1.0)
         self.status = now + settings.status_interval_s * _spread(0.1, 1.0)
         self.end = now + settings.max_stream_s * _spread(0.9, 1.0)
 
