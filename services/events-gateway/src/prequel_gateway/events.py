@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from prequel_gateway.auth import unauthorized, user_of, user_or_refusal
+from prequel_gateway.auth import user_or_refusal
 from prequel_gateway.filters import EventFilter
 from prequel_gateway.hub import Client
 from prequel_gateway.limits import StreamSlots
@@ -68,8 +68,9 @@ class EventsEndpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["method"] == "HEAD":  # the headers a GET would get, no stream
-            if user_of(Request(scope), self._tokens) is None:
-                await unauthorized()(scope, receive, send)
+            user = user_or_refusal(Request(scope), self._tokens)
+            if isinstance(user, Response):
+                await user(scope, receive, send)
             else:
                 await send(START)
                 await send(END)

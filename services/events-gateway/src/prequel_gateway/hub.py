@@ -150,10 +150,6 @@ class Client:
         self.sending = False
         self.aborted = False
 
-    def offer(self, item: StreamItem) -> bool:
-        """Deliver or queue ``item``; False if the mailbox is full (the client is then overflowed)."""
-        return self.offer_many([item], item.message)
-
     def offer_many(self, items: list[StreamItem], message: dict[str, Any]) -> bool:
         """Deliver or queue ``items`` (in order; ``message`` writes them all); False if the mailbox overflows."""
         if items[0].seq <= self.skip_until:  # right after a replay: copies of replayed events
